@@ -1,0 +1,34 @@
+# The two commands a new user types: `make demo` and `make test`.
+# Each creates the environment it needs in .venv from a bare Python 3.10+.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench notebooks clean
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Execute the quickstart against the embedded server (the notebook starts it),
+# write the executed copy to build/ and print its text outputs.
+demo: $(STAMP)
+	$(BIN)/python scripts/execute_notebook.py notebooks/quickstart.ipynb --output build/quickstart.ipynb --print
+
+# The whole suite: unit tests, integration tests against a real Agent Server,
+# notebooks under strict nbval.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
+
+# Re-execute the notebooks in place (after changing them), so nbval has fresh outputs.
+notebooks: $(STAMP)
+	for nb in notebooks/*.ipynb; do $(BIN)/python scripts/execute_notebook.py $$nb --output $$nb || exit 1; done
+
+clean:
+	rm -rf $(VENV) build

@@ -1,0 +1,160 @@
+"""A small synchronous client for the Agent Server HTTP API (httpx + httpx-sse).
+
+Only what the magics need. Errors come out as ``lg_magics.exceptions`` classes
+with a message a notebook user can act on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any, Optional
+
+import httpx
+from httpx_sse import EventSource, SSEError
+
+from . import __version__
+from .exceptions import ServerError, ServerUnreachable, StreamInterrupted
+from .protocol import Event, decode_event, http_error, run_location
+
+TIMEOUT = httpx.Timeout(connect=5.0, read=300.0, write=300.0, pool=5.0)
+
+
+def unreachable(url: str, exc: Exception) -> ServerUnreachable:
+    return ServerUnreachable(
+        f"No Agent Server answers at {url} ({type(exc).__name__}). "
+        "Start the embedded one with %agent serve, or point to yours with %agent connect URL."
+    )
+
+
+def headers_for(api_key: Optional[str]) -> dict[str, str]:
+    headers = {"user-agent": f"lg-magics/{__version__}"}
+    if api_key:
+        headers["x-api-key"] = api_key
+    return headers
+
+
+class RunStream:
+    """An open run stream. Iterate it for :class:`Event` objects; a clean EOF ends the run."""
+
+    def __init__(self, response: httpx.Response, url: str) -> None:
+        self.response = response
+        self.url = url
+        self.thread_id, self.run_id = run_location(response.headers)
+        self.last_event_id: Optional[str] = None
+
+    def __iter__(self) -> Iterator[Event]:
+        try:
+            for sse in EventSource(self.response).iter_sse():
+                event = decode_event(sse.event, sse.data, sse.id)
+                if event.id:
+                    self.last_event_id = event.id
+                if event.event == "metadata" and isinstance(event.data, dict) and not self.run_id:
+                    self.run_id = event.data.get("run_id")
+                yield event
+        except (httpx.TransportError, SSEError) as exc:
+            raise StreamInterrupted(
+                f"The connection to {self.url} dropped during the run ({type(exc).__name__})."
+            ) from None
+
+
+class Client:
+    """Synchronous Agent Server client. ``api_key`` is sent as ``x-api-key`` and never shown."""
+
+    def __init__(self, url: str, api_key: Optional[str] = None, *, transport: Optional[httpx.BaseTransport] = None) -> None:
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, headers=headers_for(api_key), timeout=TIMEOUT, transport=transport)
+
+    def __repr__(self) -> str:
+        return f"Client(url={self.url!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _request(self, method: str, path: str, *, json: Any = None, params: Any = None) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, json=json, params=params)
+        except httpx.TransportError as exc:
+            raise unreachable(self.url, exc) from None
+        if response.status_code >= 400:
+            raise http_error(response.status_code, response.content, f"{method} {path}")
+        return response
+
+    def _json(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
+        response = self._request(method, path, json=json, params=params)
+        return response.json() if response.content.strip() else None
+
+    # -- server -------------------------------------------------------------------------------
+    def ok(self) -> bool:
+        return bool(self._json("GET", "/ok").get("ok"))
+
+    def info(self) -> dict[str, Any]:
+        return self._json("GET", "/info")
+
+    # -- assistants ---------------------------------------------------------------------------
+    def search_assistants(self, *, limit: int = 100, offset: int = 0, **filters: Any) -> list[dict[str, Any]]:
+        return self._json("POST", "/assistants/search", json={"limit": limit, "offset": offset, **filters})
+
+    def get_assistant(self, assistant_id: str) -> dict[str, Any]:
+        return self._json("GET", f"/assistants/{assistant_id}")
+
+    # -- threads ------------------------------------------------------------------------------
+    def create_thread(self, *, thread_id: Optional[str] = None, metadata: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if thread_id:
+            body["thread_id"] = thread_id
+        if metadata:
+            body["metadata"] = metadata
+        return self._json("POST", "/threads", json=body)
+
+    def get_thread(self, thread_id: str) -> dict[str, Any]:
+        return self._json("GET", f"/threads/{thread_id}")
+
+    def get_state(self, thread_id: str) -> dict[str, Any]:
+        return self._json("GET", f"/threads/{thread_id}/state")
+
+    # -- runs ---------------------------------------------------------------------------------
+    @staticmethod
+    def _runs_path(thread_id: Optional[str], suffix: str) -> str:
+        return f"/threads/{thread_id}/runs{suffix}" if thread_id else f"/runs{suffix}"
+
+    @contextlib.contextmanager
+    def stream_run(self, thread_id: Optional[str], body: dict[str, Any]) -> Iterator[RunStream]:
+        """Start a run and stream it; ``thread_id=None`` is a stateless run."""
+        path = self._runs_path(thread_id, "/stream")
+        headers = {"accept": "text/event-stream", "cache-control": "no-store"}
+        try:
+            with self._http.stream("POST", path, json=body, headers=headers) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise http_error(response.status_code, response.content, f"POST {path}")
+                yield RunStream(response, self.url)
+        except httpx.TransportError as exc:
+            raise unreachable(self.url, exc) from None
+
+    def wait_run(self, thread_id: Optional[str], body: dict[str, Any]) -> tuple[Any, Optional[str], Optional[str]]:
+        """Run to the end without streaming: (result, thread_id, run_id)."""
+        path = self._runs_path(thread_id, "/wait")
+        response = self._request("POST", path, json=body)
+        tid, rid = run_location(response.headers)
+        return response.json(), tid, rid
+
+    def get_run(self, thread_id: str, run_id: str) -> dict[str, Any]:
+        return self._json("GET", f"/threads/{thread_id}/runs/{run_id}")
+
+    def cancel_run(self, thread_id: str, run_id: str, *, action: str = "interrupt", wait: bool = False) -> None:
+        params = {"action": action}
+        if wait:
+            params["wait"] = "1"
+        try:
+            self._request("POST", f"/threads/{thread_id}/runs/{run_id}/cancel", params=params)
+        except ServerError as exc:
+            # 404 here means the run already ended, which is what cancelling wanted.
+            if exc.status_code != 404:
+                raise

@@ -1,0 +1,137 @@
+"""Deterministic demo graphs served by ``%agent serve``.
+
+Real LangGraph graphs with no LLM, no network and no key:
+
+``chat``
+    A messages graph. A fake chat model streams its reply word by word. It
+    remembers the user's name and age ("My name is Bagatur and I am 26 years
+    old.") in the thread state and answers questions about them from there.
+    ``context={"delay": seconds}`` slows each token down; "count to N" makes a
+    reply of N tokens.
+``boom``
+    A node that always fails: the error path of a run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Optional
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.runtime import Runtime
+from typing_extensions import TypedDict
+
+_NAME = re.compile(r"\bmy name is ([A-Z][\w-]*)", re.IGNORECASE)
+_AGE = re.compile(r"\bI am (\d{1,3})(?: years old)?\b", re.IGNORECASE)
+_COUNT = re.compile(r"\bcount to (\d{1,6})\b", re.IGNORECASE)
+_TOKEN = re.compile(r"\S+\s*")
+
+
+def _text(message: BaseMessage) -> str:
+    return message.content if isinstance(message.content, str) else str(message.content)
+
+
+def remember(messages: list[BaseMessage], name: Optional[str], age: Optional[int]) -> tuple[Optional[str], Optional[int]]:
+    """Name and age as the user last stated them, starting from what the state knew."""
+    for message in messages:
+        if isinstance(message, HumanMessage):
+            if found := _NAME.search(_text(message)):
+                name = found.group(1)
+            if found := _AGE.search(_text(message)):
+                age = int(found.group(1))
+    return name, age
+
+
+def reply_to(said: str, name: Optional[str], age: Optional[int]) -> str:
+    lowered = said.lower()
+    if found := _COUNT.search(said):
+        return " ".join(str(i) for i in range(1, int(found.group(1)) + 1))
+    asks_name = "my name" in lowered and "?" in said
+    asks_age = "how old" in lowered or "my age" in lowered
+    if asks_name or asks_age:
+        known = []
+        if asks_name and name:
+            known.append(f"your name is **{name}**")
+        if asks_age and age is not None:
+            known.append(f"you are **{age}** years old")
+        if known:
+            sentence = " and ".join(known)
+            return sentence[0].upper() + sentence[1:] + "."
+        missing = " or ".join(part for part, asked in (("your name", asks_name), ("your age", asks_age)) if asked)
+        return f"I don't know {missing} yet. Tell me and I will remember it."
+    if name and _NAME.search(said):
+        extra = f" I will remember that you are {age} years old." if age is not None and _AGE.search(said) else ""
+        return f"Nice to meet you, **{name}**!{extra}"
+    return f"You said: {said}"
+
+
+class EchoChatModel(BaseChatModel):
+    """A deterministic chat model: the reply is already written, it only streams it."""
+
+    reply: str
+    delay: float = 0.0
+
+    @property
+    def _llm_type(self) -> str:
+        return "lg-magics-echo"
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self.reply))])
+
+    def _stream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        raise NotImplementedError("the demo model streams asynchronously only")
+
+    async def _astream(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        for token in _TOKEN.findall(self.reply):
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=token))
+            if run_manager:
+                await run_manager.on_llm_new_token(token, chunk=chunk)
+            yield chunk
+
+
+class ChatContext(TypedDict, total=False):
+    delay: float  # seconds per streamed token, to make a run slow
+
+
+class ChatState(MessagesState):
+    user_name: Optional[str]
+    user_age: Optional[int]
+
+
+async def respond(state: ChatState, runtime: Runtime[ChatContext]) -> dict:
+    name, age = remember(state["messages"], state.get("user_name"), state.get("user_age"))
+    last = next((m for m in reversed(state["messages"]) if isinstance(m, HumanMessage)), None)
+    reply = reply_to(_text(last) if last is not None else "", name, age)
+    delay = float((runtime.context or {}).get("delay", 0) or 0)
+    message = await EchoChatModel(reply=reply, delay=delay).ainvoke(state["messages"])
+    return {"messages": [message], "user_name": name, "user_age": age}
+
+
+chat = (
+    StateGraph(ChatState, context_schema=ChatContext)
+    .add_node("respond", respond)
+    .add_edge(START, "respond")
+    .add_edge("respond", END)
+    .compile()
+)
+
+
+class BoomState(TypedDict, total=False):
+    messages: list
+    kind: str
+
+
+def explode(state: BoomState) -> dict:
+    raise ValueError("kaboom: the boom node always fails")
+
+
+boom = StateGraph(BoomState).add_node("explode", explode).add_edge(START, "explode").add_edge("explode", END).compile()

@@ -1,0 +1,66 @@
+"""Every error lg_magics raises.
+
+Each class renders in a notebook as one line that says what to do
+(``_render_traceback_``), never as an internal traceback.
+"""
+
+from __future__ import annotations
+
+from IPython.core.error import UsageError
+
+
+class AgentError(Exception):
+    """Base class: a problem the user can act on, shown as one line."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
+
+
+class AgentUsageError(UsageError, AgentError):
+    """Bad arguments or input to a magic.
+
+    A plain ``UsageError`` reaches the notebook only as stderr text; the
+    one-line traceback makes it a real error output that fails the cell.
+    """
+
+
+class ServerUnreachable(AgentError):
+    """No Agent Server answers at the configured URL."""
+
+
+class ServerError(AgentError):
+    """The server answered with an HTTP error (``{"detail": ...}``)."""
+
+    def __init__(self, message: str, status_code: int = 0, detail: str = "") -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.detail = detail
+
+
+class AssistantNotFound(ServerError):
+    """No assistant or graph has that name or ID."""
+
+
+class ThreadNotFound(ServerError):
+    """The thread does not exist on the server (an in-memory server forgets threads on restart)."""
+
+
+class BusyThread(ServerError):
+    """The thread is running another run and the multitask strategy rejects a second one."""
+
+
+class RunFailed(AgentError):
+    """The run ended with an error inside the graph."""
+
+    def __init__(self, message: str, error: str = "", result: object = None) -> None:
+        super().__init__(message)
+        self.error = error
+        self.result = result
+
+
+class StreamInterrupted(AgentError):
+    """The connection to a running stream dropped and could not be resumed."""
+
+
+class EmbeddedServerError(AgentError):
+    """The embedded Agent Server could not start or is not installed."""

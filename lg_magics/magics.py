@@ -1,0 +1,239 @@
+"""The ``%agent`` line magic and ``%%agent`` cell magic: glue, nothing else.
+
+Arguments are declared with IPython's ``magic_arguments`` so ``%%agent?``
+prints usage. Parsing, protocol, rendering, the server and variables each
+live in their own module.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Optional
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, Float, Unicode
+
+from .exceptions import AgentUsageError, EmbeddedServerError
+from .protocol import API_KEY_ENV_VARS, DEFAULT_STREAM_MODES, MULTITASK_STRATEGIES, STREAM_MODES, api_key_from_env
+from .variables import DEFAULT_PATTERN
+
+URL_ENV = "LG_MAGICS_URL"
+COMMANDS = ("serve", "stop", "connect", "info")
+
+
+def parse(func: Callable[..., Any], line: str) -> Any:
+    """Parse ``line`` with ``func``'s magic arguments; None after ``--help`` was printed."""
+    try:
+        return parse_argstring(func, line)
+    except UsageError as exc:
+        raise AgentUsageError(f"{exc}. See %agent? for usage.") from None
+    except SystemExit:  # argparse's --help
+        return None
+
+
+def display(obj: Any) -> None:
+    from IPython.display import display as ipython_display
+
+    if isinstance(obj, dict):
+        ipython_display(obj, raw=True)
+    else:
+        ipython_display(obj)
+
+
+@magics_class
+class AgentMagics(Magics):
+    """Run assistants on a LangGraph Agent Server from notebook cells."""
+
+    url = Unicode(
+        "",
+        help=f"Agent Server URL. Empty: ${URL_ENV}, else the embedded server (started on first use).",
+    ).tag(config=True)
+    thread_pattern = Unicode(DEFAULT_PATTERN, help="Name of the variable holding an assistant's thread ID.").tag(config=True)
+    update_interval = Float(0.05, help="Seconds between redraws of a live view (coalesced).").tag(config=True)
+    fail_on_error = Bool(True, help="A failed run fails the cell (override per cell with --no-fail).").tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.server: Any = None
+        self._client: Any = None
+        self._client_key: Optional[tuple[str, Optional[str]]] = None
+
+    # -- connection ------------------------------------------------------------------------------
+    def current_url(self) -> str:
+        return self.url or os.environ.get(URL_ENV, "")
+
+    def client(self) -> Any:
+        """The client for the current connection; starts the embedded server if there is none."""
+        from .client import Client
+
+        url = self.current_url()
+        if not url:
+            url = self._serve(None, None)
+            print(f"Started the embedded Agent Server with the demo graphs ({', '.join(self.server.graphs)}).")
+        key = api_key_from_env()
+        if self._client is None or self._client_key != (url, key):
+            if self._client is not None:
+                self._client.close()
+            self._client = Client(url, key)
+            self._client_key = (url, key)
+        return self._client
+
+    def _serve(self, path: Optional[str], port: Optional[int]) -> str:
+        from .server import EmbeddedServer
+
+        self._stop_server()
+        self.server = EmbeddedServer(path, port=port)
+        try:
+            self.url = self.server.start()
+        except EmbeddedServerError:
+            self.server = None
+            raise
+        return self.url
+
+    def _stop_server(self) -> bool:
+        if self.server is None:
+            return False
+        if self.url == self.server.url:
+            self.url = ""
+        self.server.stop()
+        self.server = None
+        return True
+
+    def close(self) -> None:
+        """Stop what this kernel started: the embedded server and open connections."""
+        self._stop_server()
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    # -- the magic -------------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("assistant", nargs="?", help="Assistant: a graph name (e.g. chat), an assistant name or an assistant ID.")
+    @argument("--thread", metavar="VAR", help="Variable holding the thread ID (default: ASSISTANT_thread).")
+    @argument("--new", action="store_true", help="Start a new thread and store its ID in the thread variable.")
+    @argument("--stateless", action="store_true", help="Run without a thread (POST /runs/stream); nothing is stored.")
+    @argument(
+        "--stream-mode",
+        nargs="+",
+        metavar="MODE",
+        help=f"Stream modes: {', '.join(STREAM_MODES)} (default: {' '.join(DEFAULT_STREAM_MODES)}).",
+    )
+    @argument("--wait", action="store_true", help="Do not stream: wait for the run and show its final state.")
+    @argument("--out", metavar="VAR", help="Also bind the result to VAR (it is always bound to _agent).")
+    @argument("--config", metavar="JSON", help="Run config: a JSON object or the name of a dict variable.")
+    @argument("--context", metavar="JSON", help="Run context: a JSON object or the name of a dict variable.")
+    @argument("--metadata", metavar="JSON", help="Run metadata: a JSON object or the name of a dict variable.")
+    @argument("--multitask", metavar="STRATEGY", help=f"If the thread is busy: {', '.join(MULTITASK_STRATEGIES)}.")
+    @argument("--no-fail", action="store_true", help="A failed run does not fail the cell.")
+    @line_cell_magic
+    def agent(self, line: str, cell: Optional[str] = None) -> None:
+        """Talk to a LangGraph Agent Server.
+
+        Cell magic: send the cell to an assistant and stream the run into a live view::
+
+            %%agent chat
+            Hello! My name is Bagatur and I am 26 years old.
+
+        The thread ID is kept in the variable ``chat_thread``, so the next
+        ``%%agent chat`` cell continues the conversation. The result is bound
+        to ``_agent``.
+
+        Line magic commands (each takes ``--help``)::
+
+            %agent serve [PATH/langgraph.json] [--port N]   start the embedded server
+            %agent stop                                    stop it
+            %agent connect URL                             use another Agent Server
+            %agent info                                    where the magics are connected
+        """
+        if cell is None:
+            return self._command(line)
+        args = parse(self.agent, line)
+        if args is None:
+            return None
+        self._run_cell(args, cell)
+        return None
+
+    def _run_cell(self, args: Any, cell: str) -> Any:
+        from .request import build_request
+        from .runner import ForegroundRun
+        from .view import RunView
+
+        namespace = self.shell.user_ns
+        args.no_fail = args.no_fail or not self.fail_on_error
+        request = build_request(args, cell, namespace, thread_pattern=self.thread_pattern)
+        interval = self.update_interval
+        run = ForegroundRun(
+            self.client(),
+            request,
+            namespace,
+            display=display,
+            make_view=lambda transcript: RunView(transcript, interval=interval),
+        )
+        return run.run()
+
+    def _command(self, line: str) -> None:
+        name, _, rest = line.strip().partition(" ")
+        if not name:
+            raise AgentUsageError(
+                f"%agent needs a command ({', '.join(COMMANDS)}); to send a message use the cell magic %%agent ASSISTANT."
+            )
+        handler = {"serve": self.serve, "stop": self.stop, "connect": self.connect, "info": self.info}.get(name)
+        if handler is None:
+            raise AgentUsageError(
+                f"{name!r} is not an %agent command ({', '.join(COMMANDS)}). To send a message, "
+                f"use the cell magic: %%agent {name} with the message on the lines below."
+            )
+        handler(rest)
+
+    # -- commands --------------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("path", nargs="?", help="A langgraph.json; default: the bundled demo graphs.")
+    @argument("--port", type=int, help="Port on 127.0.0.1 (default: a free one).")
+    def serve(self, line: str) -> None:
+        """Start the embedded Agent Server (langgraph dev, in memory) and connect to it."""
+        args = parse(self.serve, line)
+        if args is None:
+            return
+        url = self._serve(args.path, args.port)
+        print(f"Agent Server ready at {url} with graphs: {', '.join(self.server.graphs)}. Stop it with %agent stop.")
+
+    @magic_arguments()
+    def stop(self, line: str) -> None:
+        """Stop the embedded Agent Server that this kernel started."""
+        if parse(self.stop, line) is None:
+            return
+        print("Stopped the embedded Agent Server." if self._stop_server() else "No embedded Agent Server is running.")
+
+    @magic_arguments()
+    @argument("url", help="Base URL of an Agent Server, e.g. http://127.0.0.1:2024")
+    def connect(self, line: str) -> None:
+        """Point the magics at an Agent Server. The API key comes from the environment."""
+        from .client import Client
+
+        args = parse(self.connect, line)
+        if args is None:
+            return
+        url = args.url.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise AgentUsageError(f"%agent connect needs an http:// or https:// URL, not {url!r}.")
+        with Client(url, api_key_from_env()) as client:
+            client.ok()
+        self.url = url
+        print(f"Connected to {url}.")
+
+    @magic_arguments()
+    def info(self, line: str) -> None:
+        """Where the magics are connected. Never shows the API key."""
+        if parse(self.info, line) is None:
+            return
+        url = self.current_url()
+        if not url:
+            print("Not connected: %agent serve starts the embedded server, %agent connect URL uses another.")
+            return
+        version = self.client().info().get("version", "?")
+        key_from = next((name for name in API_KEY_ENV_VARS if (os.environ.get(name) or "").strip()), None)
+        print(f"URL: {url}")
+        print(f"Server: langgraph-api {version}" + (f" (embedded, log: {self.server.log_path})" if self.server else ""))
+        print(f"API key: {'from ' + key_from if key_from else 'none'}")

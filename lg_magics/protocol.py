@@ -1,0 +1,155 @@
+"""What the Agent Server's HTTP API looks like on the wire, with no I/O.
+
+Shared by the sync and async clients: request bodies, SSE event decoding,
+response headers, and the mapping of HTTP errors to our exceptions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from .exceptions import AssistantNotFound, BusyThread, ServerError, ThreadNotFound
+
+#: The official SDK's order of environment variables for the API key.
+API_KEY_ENV_VARS = ("LANGGRAPH_API_KEY", "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY")
+
+STREAM_MODES = (
+    "values",
+    "updates",
+    "messages-tuple",
+    "messages",
+    "events",
+    "debug",
+    "custom",
+    "tasks",
+    "checkpoints",
+)
+DEFAULT_STREAM_MODES = ("messages-tuple", "updates")
+MULTITASK_STRATEGIES = ("reject", "interrupt", "rollback", "enqueue")
+
+_LOCATION = re.compile(r"^(?:/threads/(?P<thread_id>[^/]+))?/runs/(?P<run_id>[^/]+)")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One server-sent event: its name (``messages``, ``updates|sub:1``, ...), decoded data and id."""
+
+    event: str
+    data: Any
+    id: Optional[str] = None
+
+    @property
+    def mode(self) -> str:
+        """The stream mode without a subgraph namespace."""
+        return self.event.split("|", 1)[0]
+
+    @property
+    def namespace(self) -> tuple[str, ...]:
+        return tuple(self.event.split("|")[1:])
+
+
+def decode_event(name: str, data: str, event_id: Optional[str]) -> Event:
+    try:
+        decoded = json.loads(data) if data else None
+    except json.JSONDecodeError:
+        decoded = data
+    return Event(name or "message", decoded, event_id or None)
+
+
+def api_key_from_env(environ: Optional[dict[str, str]] = None) -> Optional[str]:
+    environ = os.environ if environ is None else environ
+    for name in API_KEY_ENV_VARS:
+        value = (environ.get(name) or "").strip().strip("'\"")
+        if value:
+            return value
+    return None
+
+
+def is_uuid(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def run_location(headers: Any) -> tuple[Optional[str], Optional[str]]:
+    """(thread_id, run_id) from a run response's ``Content-Location``."""
+    found = _LOCATION.match(headers.get("content-location") or "")
+    if not found:
+        return None, None
+    return found.group("thread_id"), found.group("run_id")
+
+
+def run_body(
+    assistant_id: str,
+    *,
+    input: Any = None,
+    command: Optional[dict[str, Any]] = None,
+    stream_modes: Optional[list[str]] = None,
+    config: Optional[dict[str, Any]] = None,
+    context: Optional[dict[str, Any]] = None,
+    metadata: Optional[dict[str, Any]] = None,
+    multitask_strategy: Optional[str] = None,
+    stream_resumable: bool = False,
+    stream_subgraphs: bool = False,
+    on_disconnect: Optional[str] = None,
+) -> dict[str, Any]:
+    """A RunCreate body. ``command`` wins over ``input`` on the server, so only one is sent."""
+    body: dict[str, Any] = {"assistant_id": assistant_id}
+    if command is not None:
+        body["command"] = command
+    elif input is not None:
+        body["input"] = input
+    if stream_modes is not None:
+        body["stream_mode"] = list(stream_modes)
+    for key, value in (
+        ("config", config),
+        ("context", context),
+        ("metadata", metadata),
+        ("multitask_strategy", multitask_strategy),
+        ("on_disconnect", on_disconnect),
+    ):
+        if value:
+            body[key] = value
+    if stream_resumable:
+        body["stream_resumable"] = True
+    if stream_subgraphs:
+        body["stream_subgraphs"] = True
+    return body
+
+
+def error_detail(status_code: int, body: bytes) -> str:
+    try:
+        detail = json.loads(body).get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    if not isinstance(detail, str) or not detail:
+        text = body.decode("utf-8", "replace").strip()
+        detail = text[:200] or f"HTTP {status_code}"
+    # Validation errors carry a multi-line schema dump; the first line says what is wrong.
+    return detail.strip().splitlines()[0]
+
+
+def http_error(status_code: int, body: bytes, what: str) -> ServerError:
+    """The exception for an HTTP error answering ``what`` (e.g. "POST /threads/.../runs/stream")."""
+    detail = error_detail(status_code, body)
+    if status_code == 409 and "already running" in detail:
+        return BusyThread(
+            f"The thread is busy with another run ({detail.rstrip('.')}). Wait for it, or pass "
+            "--multitask interrupt|rollback|enqueue.",
+            status_code,
+            detail,
+        )
+    if "Invalid assistant" in detail or (status_code == 404 and "assistant" in detail.lower() and "thread" not in what):
+        return AssistantNotFound(detail, status_code, detail)
+    if status_code == 404 and "Thread with ID" in detail:
+        return ThreadNotFound(detail, status_code, detail)
+    return ServerError(f"{what} failed with HTTP {status_code}: {detail}", status_code, detail)

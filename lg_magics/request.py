@@ -1,0 +1,122 @@
+"""From a cell and its parsed arguments to a run request. Pure: no I/O, no widgets."""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from .exceptions import AgentUsageError
+from .protocol import DEFAULT_STREAM_MODES, MULTITASK_STRATEGIES, STREAM_MODES, run_body
+from .variables import check_name, thread_var_name
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Everything needed to start one run, and where its outputs go."""
+
+    assistant: str
+    input: Any = None
+    command: Optional[dict[str, Any]] = None
+    shown_input: str = ""
+    stream_modes: tuple[str, ...] = DEFAULT_STREAM_MODES
+    config: Optional[dict[str, Any]] = None
+    context: Optional[dict[str, Any]] = None
+    metadata: Optional[dict[str, Any]] = None
+    multitask: Optional[str] = None
+    stateless: bool = False
+    wait: bool = False
+    thread_var: Optional[str] = None
+    new_thread: bool = False
+    out: Optional[str] = None
+    fail: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def body(self, **overrides: Any) -> dict[str, Any]:
+        """The RunCreate body. A stateless stream also carries ``values``: its thread is gone
+        after the run, so the stream is the only place for its final state and interrupts."""
+        modes = None
+        if not self.wait:
+            modes = list(self.stream_modes)
+            if self.stateless and "values" not in modes:
+                modes.append("values")
+        body = run_body(
+            self.assistant,
+            input=self.input,
+            command=self.command,
+            stream_modes=modes,
+            config=self.config,
+            context=self.context,
+            metadata=self.metadata,
+            multitask_strategy=None if self.stateless else self.multitask,
+        )
+        body.update(self.extra)
+        body.update(overrides)
+        return body
+
+
+def json_argument(text: Optional[str], flag: str, namespace: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+    """A JSON object (or Python literal) given inline, or the name of a notebook variable holding a dict."""
+    if text is None:
+        return None
+    text = text.strip()
+    if text.isidentifier() and text in namespace:
+        value = namespace[text]
+    else:
+        try:
+            value = json.loads(text)
+        except ValueError:
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                raise AgentUsageError(
+                    f"{flag} takes a JSON object such as '{{\"key\": 1}}' or the name of a dict variable, not {text!r}."
+                ) from None
+    if not isinstance(value, dict):
+        raise AgentUsageError(f"{flag} needs a JSON object (a dict), got {type(value).__name__}.")
+    return value
+
+
+def build_request(args: Any, cell: str, namespace: Mapping[str, Any], *, thread_pattern: str) -> RunRequest:
+    """Validate the parsed arguments of ``%%agent`` and build the request."""
+    assistant = (args.assistant or "").strip()
+    if not assistant:
+        raise AgentUsageError("Name the assistant: %%agent ASSISTANT (a graph name such as chat, or an assistant ID).")
+    text = cell.strip("\n")
+    if not text.strip():
+        raise AgentUsageError(f"The cell is empty: write the message to send below %%agent {assistant}.")
+    modes = tuple(args.stream_mode or DEFAULT_STREAM_MODES)
+    for mode in modes:
+        if mode not in STREAM_MODES:
+            raise AgentUsageError(f"Unknown stream mode {mode!r}; choose from: {', '.join(STREAM_MODES)}.")
+    if args.multitask and args.multitask not in MULTITASK_STRATEGIES:
+        raise AgentUsageError(f"--multitask takes one of: {', '.join(MULTITASK_STRATEGIES)}.")
+    if args.stateless and (args.thread or args.new):
+        raise AgentUsageError("--stateless runs without a thread: drop --thread/--new, or drop --stateless.")
+    if args.stateless and args.multitask:
+        raise AgentUsageError("--multitask applies to thread runs only: drop it or drop --stateless.")
+    config = json_argument(args.config, "--config", namespace)
+    context = json_argument(args.context, "--context", namespace)
+    if config and config.get("configurable") and context:
+        raise AgentUsageError("The server refuses config.configurable together with --context: pass only one of them.")
+    thread_var = None
+    if not args.stateless:
+        thread_var = check_name(args.thread, "--thread") if args.thread else thread_var_name(assistant, thread_pattern)
+    return RunRequest(
+        assistant=assistant,
+        input={"messages": [{"role": "human", "content": text}]},
+        shown_input=text,
+        stream_modes=modes,
+        config=config,
+        context=context,
+        metadata=json_argument(args.metadata, "--metadata", namespace),
+        multitask=args.multitask,
+        stateless=args.stateless,
+        wait=args.wait,
+        thread_var=thread_var,
+        new_thread=args.new,
+        out=check_name(args.out, "--out") if args.out else None,
+        fail=not args.no_fail,
+    )

@@ -1,0 +1,205 @@
+"""The embedded Agent Server: ``langgraph dev`` (in-memory) as a child process.
+
+``langgraph dev`` silently picks another port when its port is taken, so we
+always pass a free loopback port and read readiness from ``GET /ok``. The
+server runs in its own folder (config copy with absolute paths, log, the
+``.langgraph_api`` persistence), never in the graph folder, and in its own
+session so that a kernel interrupt (SIGINT to the kernel's process group) does
+not kill it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import weakref
+from pathlib import Path
+from typing import Any, Optional
+
+from .exceptions import EmbeddedServerError
+
+DEMO_CONFIG = Path(__file__).parent / "demo" / "langgraph.json"
+INSTALL_HINT = "pip install 'lg-magics[server]'"
+_RUNNING: weakref.WeakSet[EmbeddedServer] = weakref.WeakSet()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def server_installed() -> bool:
+    return all(importlib.util.find_spec(name) is not None for name in ("langgraph_cli", "langgraph_api", "langgraph_runtime_inmem"))
+
+
+def absolute_config(config_path: Path) -> dict[str, Any]:
+    """The config with every path made absolute, so the server can run from another folder."""
+    try:
+        config = json.loads(config_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise EmbeddedServerError(f"Cannot read {config_path}: {exc}") from None
+    if not isinstance(config, dict) or not isinstance(config.get("graphs"), dict):
+        raise EmbeddedServerError(f"{config_path} is not a langgraph.json: it needs a \"graphs\" object.")
+    base = config_path.parent.resolve()
+
+    def absolute(path: str) -> str:
+        return str((base / path).resolve()) if path.startswith(".") else path
+
+    graphs = {}
+    for graph_id, spec in config["graphs"].items():
+        if isinstance(spec, str) and ":" in spec:
+            file, _, variable = spec.rpartition(":")
+            graphs[graph_id] = f"{absolute(file)}:{variable}"
+        elif isinstance(spec, dict) and isinstance(spec.get("path"), str):
+            file, _, variable = spec["path"].rpartition(":")
+            graphs[graph_id] = {**spec, "path": f"{absolute(file)}:{variable}"}
+        else:
+            graphs[graph_id] = spec
+    config["graphs"] = graphs
+    config["dependencies"] = [absolute(d) if isinstance(d, str) else d for d in config.get("dependencies", ["."])]
+    if isinstance(config.get("env"), str):
+        config["env"] = absolute(config["env"])
+    return config
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Ask Linux to end the server if the kernel dies without running atexit (e.g. SIGKILL)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+class EmbeddedServer:
+    """One ``langgraph dev`` process we started; :meth:`stop` ends exactly that process group."""
+
+    def __init__(self, config_path: Optional[os.PathLike[str] | str] = None, *, port: Optional[int] = None, jobs: int = 10) -> None:
+        self.config_path = Path(config_path or DEMO_CONFIG).expanduser().resolve()
+        self.port = port
+        self.jobs = jobs
+        self.workdir: Optional[Path] = None
+        self.process: Optional[subprocess.Popen[bytes]] = None
+        self.graphs: list[str] = []
+
+    def __repr__(self) -> str:
+        state = f"running at {self.url}" if self.running else "stopped"
+        return f"EmbeddedServer({self.config_path.name!r}, {state})"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Optional[Path]:
+        return self.workdir / "server.log" if self.workdir else None
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def pid(self) -> Optional[int]:
+        return self.process.pid if self.process else None
+
+    def start(self, timeout: float = 60.0) -> str:
+        """Start the server and wait until ``GET /ok`` answers. Returns its URL."""
+        if self.running:
+            return self.url
+        if not server_installed():
+            raise EmbeddedServerError(f"The embedded Agent Server is not installed: {INSTALL_HINT}")
+        if not self.config_path.is_file():
+            raise EmbeddedServerError(f"No langgraph.json at {self.config_path}.")
+        config = absolute_config(self.config_path)
+        self.graphs = list(config["graphs"])
+        self.workdir = Path(tempfile.mkdtemp(prefix="lg-magics-server-"))
+        (self.workdir / "langgraph.json").write_text(json.dumps(config, indent=2))
+        self.port = self.port or free_port()
+        command = [
+            sys.executable, "-m", "langgraph_cli", "dev",
+            "--config", "langgraph.json",
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "--no-browser",
+            "--no-reload",
+            "--n-jobs-per-worker", str(self.jobs),
+        ]  # fmt: skip
+        env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "PYTHONUNBUFFERED": "1"}
+        with open(self.log_path, "wb") as log:  # type: ignore[arg-type]
+            self.process = subprocess.Popen(
+                command,
+                cwd=self.workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )
+        _RUNNING.add(self)
+        self._wait_ready(timeout)
+        return self.url
+
+    def _wait_ready(self, timeout: float) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                reason = self._log_error()
+                self.stop()
+                raise EmbeddedServerError(f"The embedded Agent Server exited during start-up: {reason}")
+            try:
+                if httpx.get(f"{self.url}/ok", timeout=1.0).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)  # polling a child process: no event to wait on
+        self.stop()
+        raise EmbeddedServerError(f"The embedded Agent Server did not answer within {timeout:.0f} s (log: {self.log_path}).")
+
+    def _log_error(self) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        for line in reversed(lines):
+            if "failed to load" in line or "Error" in line:
+                return line[:300]
+        return (lines[-1][:300] if lines else "no output") + f" (log: {self.log_path})"
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """End the server's process group (only ours: it runs in a session we created)."""
+        process, self.process = self.process, None
+        _RUNNING.discard(self)
+        if process is None:
+            return
+        if process.poll() is None:
+            for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+                try:
+                    os.killpg(process.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    process.wait(wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+
+@atexit.register
+def _stop_all() -> None:
+    for server in list(_RUNNING):
+        server.stop(timeout=3.0)

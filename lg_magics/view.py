@@ -1,0 +1,191 @@
+"""The live ipywidgets view of one run.
+
+It redraws from a :class:`~lg_magics.transcript.Transcript`, at most once per
+``interval`` seconds plus a final time, and only what changed (each entry has
+a version). Streaming text grows by appending: the text goes into a short tail
+widget; a full tail is frozen and a new one started, so each update resends at
+most one segment instead of the whole message.
+
+The view is displayed once with a fixed ``text/plain`` (no IDs, no timings),
+and never prints, so saved notebooks stay stable under nbval.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+from typing import Any, Callable, Optional
+
+from .render import STYLE, entry_html, escape, header_html, message_head_html
+from .transcript import Entry, Transcript
+
+#: Characters per frozen segment of a streaming message.
+SEGMENT = 2048
+
+#: Extra styles for the live view. The summary saved after a run is hidden
+#: where a live view sits in the same output area, so JupyterLab shows the run
+#: once; without a widget manager (GitHub, nbconvert) the summary shows.
+LIVE_STYLE = """<style>
+.jp-OutputArea:has(.lgm-live) .jp-OutputArea-child:has(.lgm-summary),
+.output:has(.lgm-live) .output_area:has(.lgm-summary){display:none}
+.lgm-stream{display:block!important}
+.lgm-stream>.widget-html,.lgm-stream>.jupyter-widget-html{display:inline!important;height:auto!important;margin:0!important;padding:0!important}
+.lgm-stream .widget-html-content{display:inline!important;line-height:inherit!important}
+.lgm-live .widget-html-content{line-height:1.45}
+.lgm-seg{white-space:pre-wrap;word-break:break-word}
+</style>"""
+
+
+@lru_cache(maxsize=1)
+def _box_class() -> type:
+    import ipywidgets as widgets
+
+    class RunBox(widgets.VBox):
+        """A VBox whose ``text/plain`` is fixed, so the saved output never changes."""
+
+        plain = "<lg_magics run>"
+
+        def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+            data = super()._repr_mimebundle_(**kwargs)
+            data["text/plain"] = self.plain
+            return data
+
+    return RunBox
+
+
+class _EntryView:
+    """The widgets of one entry. Messages that stream get a box of text segments."""
+
+    def __init__(self, entry: Entry) -> None:
+        import ipywidgets as widgets
+
+        self._widgets = widgets
+        self.version = -1
+        self.streaming = False
+        self.segments: list[Any] = []
+        self.tail_start = 0
+        self.widget: Any = widgets.HTML()
+
+    def sync(self, entry: Entry) -> bool:
+        """Redraw if the entry changed. True when the top-level widget was replaced."""
+        if entry.version == self.version:
+            return False
+        self.version = entry.version
+        if entry.kind == "message" and entry.streaming:
+            replaced = not self.streaming
+            if replaced:
+                self._start_stream(entry)
+            self._append(entry.text)
+            return replaced
+        if self.streaming:
+            self.streaming = False
+            for segment in self.segments:
+                segment.close()
+            self.segments = []
+            self.widget.close()
+            self.widget = self._widgets.HTML(entry_html(entry))
+            return True
+        self.widget.value = entry_html(entry)
+        return False
+
+    def _start_stream(self, entry: Entry) -> None:
+        widgets = self._widgets
+        self.streaming = True
+        self.tail_start = 0
+        self.segments = [widgets.HTML()]
+        stream = widgets.Box(self.segments)
+        stream.add_class("lgm-stream")
+        old = self.widget
+        self.widget = widgets.VBox([widgets.HTML(message_head_html(entry)), stream])
+        self.widget.add_class("lgm-turn")
+        self.widget.add_class(f"lgm-{entry.role}")
+        self._stream_box = stream
+        old.close()
+
+    def _append(self, text: str) -> None:
+        tail = text[self.tail_start :]
+        if len(tail) > SEGMENT:
+            cut = max(tail.rfind("\n", 0, SEGMENT), tail.rfind(" ", 0, SEGMENT)) + 1 or SEGMENT
+            self.segments[-1].value = _segment(tail[:cut])
+            self.tail_start += cut
+            tail = tail[cut:]
+            self.segments.append(self._widgets.HTML())
+            self._stream_box.children = tuple(self.segments)
+        self.segments[-1].value = _segment(tail)
+
+    def close(self) -> None:
+        for segment in self.segments:
+            segment.close()
+        self.widget.close()
+
+
+def _segment(text: str) -> str:
+    return f'<span class="lgm-seg">{escape(text)}</span>'
+
+
+class RunView:
+    """A live widget for one run. Call :meth:`refresh` after each event and :meth:`flush` at the end."""
+
+    def __init__(
+        self,
+        transcript: Transcript,
+        *,
+        interval: float = 0.05,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        import ipywidgets as widgets
+
+        self.transcript = transcript
+        self.interval = interval
+        self.clock = clock
+        self.started = clock()
+        self.ended: Optional[float] = None
+        self.flushes = 0
+        self._last = float("-inf")
+        self._views: list[_EntryView] = []
+        self.style = widgets.HTML(LIVE_STYLE + STYLE)  # sent once, not with every header update
+        self.header = widgets.HTML()
+        self.body = widgets.VBox()
+        self.root = _box_class()([self.style, self.header, self.body])
+        self.root.plain = f"<lg_magics run: {transcript.assistant}>"
+        self.root.add_class("lgm")
+        self.root.add_class("lgm-live")
+        self.flush()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        return self.root._repr_mimebundle_(**kwargs)
+
+    @property
+    def elapsed(self) -> float:
+        return (self.ended if self.ended is not None else self.clock()) - self.started
+
+    def refresh(self) -> bool:
+        """Redraw if the last redraw is at least ``interval`` old. True when it redrew."""
+        if self.clock() - self._last < self.interval:
+            return False
+        self.flush()
+        return True
+
+    def flush(self) -> None:
+        """Redraw now, whatever the interval."""
+        t = self.transcript
+        if t.finished and self.ended is None:
+            self.ended = self.clock()
+        self._last = self.clock()
+        self.flushes += 1
+        self.header.value = header_html(t, self.elapsed)
+        changed = False
+        for index, entry in enumerate(t.entries):
+            if index == len(self._views):
+                self._views.append(_EntryView(entry))
+                changed = True
+            changed |= self._views[index].sync(entry)
+        if changed:
+            self.body.children = tuple(v.widget for v in self._views)
+
+    def close(self) -> None:
+        for view in self._views:
+            view.close()
+        for widget in (self.style, self.header, self.body):
+            widget.close()
+        self.root.close()
