@@ -25,12 +25,13 @@ COMMANDS = ("serve", "stop", "connect", "info")
 
 def parse(func: Callable[..., Any], line: str) -> Any:
     """Parse ``line`` with ``func``'s magic arguments; None after ``--help`` was printed."""
+    if {"-h", "--help"} & set(line.split()):
+        print(func.parser.format_help().rstrip())
+        return None
     try:
         return parse_argstring(func, line)
     except UsageError as exc:
         raise AgentUsageError(f"{exc}. See %agent? for usage.") from None
-    except SystemExit:  # argparse's --help
-        return None
 
 
 def display(obj: Any) -> None:
@@ -109,7 +110,7 @@ class AgentMagics(Magics):
             self._client = None
 
     # -- the magic -------------------------------------------------------------------------------
-    @magic_arguments()
+    @magic_arguments(name="%agent")  # usage reads %%agent
     @argument("assistant", nargs="?", help="Assistant: a graph name (e.g. chat), an assistant name or an assistant ID.")
     @argument("--thread", metavar="VAR", help="Variable holding the thread ID (default: ASSISTANT_thread).")
     @argument("--new", action="store_true", help="Start a new thread and store its ID in the thread variable.")
@@ -188,7 +189,7 @@ class AgentMagics(Magics):
         handler(rest)
 
     # -- commands --------------------------------------------------------------------------------
-    @magic_arguments()
+    @magic_arguments(name="agent serve")
     @argument("path", nargs="?", help="A langgraph.json; default: the bundled demo graphs.")
     @argument("--port", type=int, help="Port on 127.0.0.1 (default: a free one).")
     def serve(self, line: str) -> None:
@@ -199,14 +200,14 @@ class AgentMagics(Magics):
         url = self._serve(args.path, args.port)
         print(f"Agent Server ready at {url} with graphs: {', '.join(self.server.graphs)}. Stop it with %agent stop.")
 
-    @magic_arguments()
+    @magic_arguments(name="agent stop")
     def stop(self, line: str) -> None:
         """Stop the embedded Agent Server that this kernel started."""
         if parse(self.stop, line) is None:
             return
         print("Stopped the embedded Agent Server." if self._stop_server() else "No embedded Agent Server is running.")
 
-    @magic_arguments()
+    @magic_arguments(name="agent connect")
     @argument("url", help="Base URL of an Agent Server, e.g. http://127.0.0.1:2024")
     def connect(self, line: str) -> None:
         """Point the magics at an Agent Server. The API key comes from the environment."""
@@ -223,7 +224,7 @@ class AgentMagics(Magics):
         self.url = url
         print(f"Connected to {url}.")
 
-    @magic_arguments()
+    @magic_arguments(name="agent info")
     def info(self, line: str) -> None:
         """Where the magics are connected. Never shows the API key."""
         if parse(self.info, line) is None:

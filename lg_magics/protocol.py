@@ -148,7 +148,9 @@ def http_error(status_code: int, body: bytes, what: str) -> ServerError:
             status_code,
             detail,
         )
-    if "Invalid assistant" in detail or (status_code == 404 and "assistant" in detail.lower() and "thread" not in what):
+    # Run bodies name the assistant; our runs check or create their thread first, so a run's
+    # "Thread or assistant not found." is about the assistant.
+    if "Invalid assistant" in detail or "Thread or assistant not found" in detail:
         return AssistantNotFound(detail, status_code, detail)
     if status_code == 404 and "Thread with ID" in detail:
         return ThreadNotFound(detail, status_code, detail)

@@ -93,6 +93,7 @@ class Transcript:
     hidden: set[str] = field(default_factory=set)
     events: int = 0
     _by_id: dict[str, Entry] = field(default_factory=dict, repr=False)
+    _nodes: dict[str, str] = field(default_factory=dict, repr=False)  # node hints that came before their message
     _seen_values: bool = field(default=False, repr=False)
 
     # -- building ------------------------------------------------------------------------------
@@ -176,6 +177,12 @@ class Transcript:
             pending = state.get("interrupts") or []
             if pending and not self.interrupts:
                 self._add_interrupts(pending)
+        for entry in self.entries:
+            # Legacy ``messages`` mode never completes a streamed message, and a cancelled run
+            # stops mid-message: either way the text is all there will be.
+            if entry.streaming:
+                entry.streaming = False
+                entry.touch()
         if self.status == ERROR:
             return
         if cancelled or server_status == "interrupted":
@@ -242,6 +249,8 @@ class Transcript:
                 continue
             if first:
                 # The first snapshot is the thread as the run found it: history plus our input.
+                if message.get("id") in self.hidden:
+                    continue
                 if not self._match_input(message) and message.get("id"):
                     self.hidden.add(message["id"])
             elif self._shows("values"):
@@ -270,7 +279,9 @@ class Transcript:
             self._add_interrupts(interrupts)
         if mode == "tasks":
             name = _node_name(str(data.get("name", "")), ns)
-            if "result" in data or "error" in data:
+            if interrupts:
+                text = f"task {name} waiting for input"
+            elif "result" in data or "error" in data:
                 text = f"task {name} failed: {data['error']}" if data.get("error") else f"task {name} finished"
             else:
                 text = f"task {name} started"
@@ -306,7 +317,9 @@ class Transcript:
 
     def _node_hint(self, message_id: str, node: str) -> None:
         entry = self._by_id.get(message_id)
-        if entry is not None and node and not entry.node:
+        if entry is None:
+            self._nodes[message_id] = node  # legacy metadata comes before the message itself
+        elif node and not entry.node:
             entry.node = node
             entry.touch()
 
@@ -326,8 +339,10 @@ class Transcript:
         if entry is None and not streaming and self._match_input(message):
             return None
         text = message_text(message.get("content"))
-        role = _ROLES.get(str(message.get("type", "")).removesuffix("Chunk").lower(), "ai")
+        kind = str(message.get("type", ""))
+        role = _ROLES.get(kind.removesuffix("MessageChunk").lower() if kind.endswith("MessageChunk") else kind, "ai")
         if entry is None:
+            node = node or self._nodes.pop(message_id or "", "")
             entry = Entry("message", role=role, id=message_id, node=node, name=message.get("name") or "")
             self.entries.append(entry)
             if message_id:

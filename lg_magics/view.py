@@ -78,11 +78,9 @@ class _EntryView:
             self._append(entry.text)
             return replaced
         if self.streaming:
+            self.close()
             self.streaming = False
-            for segment in self.segments:
-                segment.close()
             self.segments = []
-            self.widget.close()
             self.widget = self._widgets.HTML(entry_html(entry))
             return True
         self.widget.value = entry_html(entry)
@@ -104,18 +102,22 @@ class _EntryView:
 
     def _append(self, text: str) -> None:
         tail = text[self.tail_start :]
-        if len(tail) > SEGMENT:
+        frozen = len(self.segments)
+        while len(tail) > SEGMENT:
             cut = max(tail.rfind("\n", 0, SEGMENT), tail.rfind(" ", 0, SEGMENT)) + 1 or SEGMENT
             self.segments[-1].value = _segment(tail[:cut])
             self.tail_start += cut
             tail = tail[cut:]
             self.segments.append(self._widgets.HTML())
+        if len(self.segments) != frozen:
             self._stream_box.children = tuple(self.segments)
         self.segments[-1].value = _segment(tail)
 
     def close(self) -> None:
         for segment in self.segments:
             segment.close()
+        for child in getattr(self.widget, "children", ()):
+            child.close()  # the role line and the segments' box
         self.widget.close()
 
 

@@ -1,0 +1,83 @@
+"""Fixtures: a real Agent Server (the embedded one, on a free port) and an IPython shell."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any, Callable
+
+import pytest
+
+from lg_magics.client import Client
+from lg_magics.server import EmbeddedServer
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+    """Poll ``condition`` until it is truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[EmbeddedServer]:
+    """The embedded Agent Server with the demo graphs, started once for the session."""
+    embedded = EmbeddedServer()
+    embedded.start()
+    yield embedded
+    embedded.stop()
+
+
+@pytest.fixture()
+def client(server: EmbeddedServer) -> Iterator[Client]:
+    with Client(server.url) as c:
+        yield c
+
+
+class Shell:
+    """An in-process IPython shell with lg_magics loaded, capturing what cells display."""
+
+    def __init__(self) -> None:
+        from IPython.core.displaypub import CapturingDisplayPublisher
+        from IPython.testing.globalipapp import get_ipython
+
+        self.ip = get_ipython()
+        self.ip.display_pub = CapturingDisplayPublisher()
+        self.ip.run_line_magic("load_ext", "lg_magics")
+
+    @property
+    def ns(self) -> dict[str, Any]:
+        return self.ip.user_ns
+
+    @property
+    def outputs(self) -> list[dict[str, Any]]:
+        return self.ip.display_pub.outputs
+
+    def cell(self, line: str, body: str) -> Any:
+        self.ip.display_pub.clear_output()
+        return self.ip.run_cell_magic("agent", line, body)
+
+    def line(self, line: str) -> Any:
+        self.ip.display_pub.clear_output()
+        return self.ip.run_line_magic("agent", line)
+
+    def summary(self) -> str:
+        """The plain-text summary the last run left (the output nbval compares)."""
+        texts = [o["data"]["text/plain"] for o in self.outputs if "text/html" in o["data"]]
+        assert texts, f"no summary among {self.outputs}"
+        return texts[-1]
+
+
+@pytest.fixture()
+def shell(server: EmbeddedServer) -> Iterator[Shell]:
+    s = Shell()
+    s.line(f"connect {server.url}")
+    for name in [n for n in s.ns if n.endswith("_thread") or n in ("_agent", "out")]:
+        del s.ns[name]
+    yield s
+    magics = s.ip.magics_manager.registry["AgentMagics"]
+    magics.url = ""

@@ -1,0 +1,85 @@
+"""``%%agent`` in a real IPython kernel (jupyter_client), as a notebook frontend sees it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+
+class Kernel:
+    def __init__(self) -> None:
+        self.manager, self.client = start_new_kernel(kernel_name="python3")
+
+    def execute(self, code: str, timeout: float = 60.0) -> list[dict[str, Any]]:
+        """Run ``code``; return every iopub message of that execution until the kernel is idle."""
+        msg_id = self.client.execute(code)
+        messages = []
+        while True:
+            msg = self.client.get_iopub_msg(timeout=timeout)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return messages
+            messages.append(msg)
+
+    def stop(self) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)
+
+
+@pytest.fixture(scope="module")
+def kernel(server) -> Iterator[Kernel]:
+    k = Kernel()
+    k.execute(f"%load_ext lg_magics\n%agent connect {server.url}")
+    yield k
+    k.stop()
+
+
+def _of_type(messages: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [m for m in messages if m["msg_type"] == kind]
+
+
+def test_failed_run_is_a_short_error_output(kernel: Kernel) -> None:
+    messages = kernel.execute("%%agent boom --stateless\nanything")
+    [error] = _of_type(messages, "error")
+    assert error["content"]["ename"] == "RunFailed"
+    assert error["content"]["traceback"] == [
+        "RunFailed: The run failed with ValueError: kaboom: the boom node always fails "
+        "(pass --no-fail to keep the cell from failing)."
+    ]
+
+
+def test_bad_arguments_are_an_error_output_not_just_stderr(kernel: Kernel) -> None:
+    messages = kernel.execute("%%agent chat --stream-mode bogus\nhello")
+    [error] = _of_type(messages, "error")
+    assert error["content"]["ename"] == "AgentUsageError"
+    assert len(error["content"]["traceback"]) == 1
+    assert "Unknown stream mode 'bogus'" in error["content"]["traceback"][0]
+
+
+def test_view_then_summary_and_nothing_printed(kernel: Kernel) -> None:
+    messages = kernel.execute("%%agent chat --stateless\nHello! My name is Bagatur and I am 26 years old.")
+    outputs = [m for m in messages if m["msg_type"] in ("display_data", "stream", "execute_result", "update_display_data")]
+    assert [sorted(m["content"]["data"]) for m in outputs] == [
+        ["application/vnd.jupyter.widget-view+json", "text/plain"],
+        ["text/html", "text/plain"],
+    ]
+    assert outputs[0]["content"]["data"]["text/plain"] == "<lg_magics run: chat>"
+
+
+def test_a_2000_token_reply_is_coalesced(kernel: Kernel) -> None:
+    messages = kernel.execute("%%agent chat --stateless\ncount to 2000")
+    updates = [m for m in _of_type(messages, "comm_msg") if m["content"]["data"].get("method") == "update"]
+    opened = _of_type(messages, "comm_open")
+    sent = sum(len(json.dumps(m["content"]["data"])) for m in updates + opened)
+    reply = " ".join(str(i) for i in range(1, 2001))
+    # One widget message per token would be 2,000+; coalescing sends a few per redraw.
+    assert len(updates) < 200, len(updates)
+    # Appending, not resending: the bytes stay a small multiple of the reply.
+    assert sent < 10 * len(reply), sent
+    summary = _of_type(messages, "display_data")[-1]["content"]["data"]["text/plain"]
+    assert reply in summary

@@ -1,0 +1,46 @@
+"""The notebooks in notebooks/: strict nbval twice in a row, and readable without widgets."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SANITIZE = ROOT / "notebooks" / "nbval-sanitize.cfg"
+
+
+def run_nbval() -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nbval"]
+    command += ["--nbval-sanitize-with", str(SANITIZE), *map(str, NOTEBOOKS)]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def test_strict_nbval_passes_twice_in_a_row() -> None:
+    for attempt in (1, 2):
+        done = run_nbval()
+        assert done.returncode == 0, f"nbval run {attempt} failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}"
+        assert " passed" in done.stdout and "failed" not in done.stdout
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_saved_notebook_has_no_widget_state_or_timings(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    assert "widgets" not in nb.metadata
+    assert all("execution" not in cell.metadata for cell in nb.cells)
+    assert all(cell.get("execution_count") for cell in nb.cells if cell.cell_type == "code"), "notebook not executed"
+
+
+def test_quickstart_reads_well_without_a_widget_manager() -> None:
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    # The conversation is in the saved summary: Markdown rendered, once per run.
+    assert body.count("Nice to meet you, <strong>Bagatur</strong>!") == 2
+    assert "Your name is <strong>Bagatur</strong> and you are <strong>26</strong> years old." in body
+    assert "kaboom: the boom node always fails" in body
