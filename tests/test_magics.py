@@ -141,13 +141,13 @@ def test_no_fail_keeps_the_cell_going(shell) -> None:
 
 
 def test_unknown_assistant_lists_the_available_ones(shell) -> None:
-    with pytest.raises(AssistantNotFound, match=r"No assistant 'nope' on http://127\.0\.0\.1:\d+\. Available: boom, chat\."):
+    with pytest.raises(AssistantNotFound, match=r"No assistant 'nope' on http://127\.0\.0\.1:\d+\. Available: approval, boom, chat, slow_chat, tools\."):
         shell.cell("nope", SEED)
     assert "nope_thread" not in shell.ns
 
 
 def test_unknown_assistant_id_is_not_found(shell) -> None:
-    with pytest.raises(AssistantNotFound, match="Available: boom, chat"):
+    with pytest.raises(AssistantNotFound, match="Available: approval, boom, chat, slow_chat, tools"):
         shell.cell(str(uuid.uuid4()), SEED)
 
 

@@ -8,6 +8,17 @@ Real LangGraph graphs with no LLM, no network and no key:
     old.") in the thread state and answers questions about them from there.
     ``context={"delay": seconds}`` slows each token down; "count to N" makes a
     reply of N tokens.
+``slow_chat``
+    ``chat`` at 0.25 s per token unless ``context={"delay": ...}`` says
+    otherwise: for cancelling, background runs and busy threads.
+``approval``
+    ``draft`` -> ``review`` (calls ``interrupt()`` asking for approval) ->
+    ``finalize``, which uses the resume value (``true``/``false``, a dict with
+    ``approved``, or text such as "yes").
+``tools``
+    ``agent`` (an AI message with a tool call) -> ``tools`` (a ToolNode whose
+    tool also emits a ``custom`` stream event) -> ``agent`` -> ``report`` (a
+    compiled subgraph with node ``format``).
 ``boom``
     A node that always fails: the error path of a run.
 """
@@ -20,10 +31,14 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, Optional
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.tools import tool
+from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
+from langgraph.types import interrupt
 from typing_extensions import TypedDict
 
 _NAME = re.compile(r"\bmy name is ([A-Z][\w-]*)", re.IGNORECASE)
@@ -107,20 +122,116 @@ class ChatState(MessagesState):
     user_age: Optional[int]
 
 
-async def respond(state: ChatState, runtime: Runtime[ChatContext]) -> dict:
-    name, age = remember(state["messages"], state.get("user_name"), state.get("user_age"))
-    last = next((m for m in reversed(state["messages"]) if isinstance(m, HumanMessage)), None)
-    reply = reply_to(_text(last) if last is not None else "", name, age)
-    delay = float((runtime.context or {}).get("delay", 0) or 0)
-    message = await EchoChatModel(reply=reply, delay=delay).ainvoke(state["messages"])
-    return {"messages": [message], "user_name": name, "user_age": age}
+def chat_graph(default_delay: float = 0.0) -> Any:
+    async def respond(state: ChatState, runtime: Runtime[ChatContext]) -> dict:
+        name, age = remember(state["messages"], state.get("user_name"), state.get("user_age"))
+        last = next((m for m in reversed(state["messages"]) if isinstance(m, HumanMessage)), None)
+        reply = reply_to(_text(last) if last is not None else "", name, age)
+        delay = float((runtime.context or {}).get("delay", default_delay) or 0)
+        message = await EchoChatModel(reply=reply, delay=delay).ainvoke(state["messages"])
+        return {"messages": [message], "user_name": name, "user_age": age}
+
+    return (
+        StateGraph(ChatState, context_schema=ChatContext)
+        .add_node("respond", respond)
+        .add_edge(START, "respond")
+        .add_edge("respond", END)
+        .compile()
+    )
 
 
-chat = (
-    StateGraph(ChatState, context_schema=ChatContext)
-    .add_node("respond", respond)
-    .add_edge(START, "respond")
-    .add_edge("respond", END)
+chat = chat_graph()
+slow_chat = chat_graph(default_delay=0.25)
+
+
+class ApprovalState(TypedDict, total=False):
+    messages: list
+    request: str
+    draft: str
+    approved: Any
+    result: str
+
+
+def _request_text(state: ApprovalState) -> str:
+    """The latest message when the cell sent one (``%%agent approval``), else ``request``."""
+    messages = state.get("messages") or []
+    last = messages[-1] if messages else None
+    content = last.get("content") if isinstance(last, dict) else getattr(last, "content", last)
+    return str(content or state.get("request") or "")
+
+
+def draft(state: ApprovalState) -> dict:
+    request = _request_text(state)
+    return {"request": request, "draft": f"DRAFT: {request}"}
+
+
+def review(state: ApprovalState) -> dict:
+    answer = interrupt({"question": "Approve this draft?", "draft": state["draft"]})
+    return {"approved": answer}
+
+
+def approved(answer: Any) -> bool:
+    if isinstance(answer, dict):
+        answer = answer.get("approved")
+    if isinstance(answer, str):
+        return answer.strip().lower() in ("yes", "y", "true", "ok", "approve", "approved")
+    return bool(answer)
+
+
+def finalize(state: ApprovalState) -> dict:
+    verdict = "published" if approved(state.get("approved")) else "rejected"
+    return {"result": f"{verdict}: {state['draft']}"}
+
+
+approval = (
+    StateGraph(ApprovalState)
+    .add_node("draft", draft)
+    .add_node("review", review)
+    .add_node("finalize", finalize)
+    .add_edge(START, "draft")
+    .add_edge("draft", "review")
+    .add_edge("review", "finalize")
+    .add_edge("finalize", END)
+    .compile()
+)
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Return the (fake) weather for a city."""
+    get_stream_writer()({"tool": "get_weather", "city": city})
+    return f"It is sunny in {city}."
+
+
+def agent(state: MessagesState) -> dict:
+    last = state["messages"][-1]
+    if isinstance(last, ToolMessage):
+        return {"messages": [AIMessage(content=f"Weather report: {last.content}")]}
+    words = _text(last).strip().split()
+    city = words[-1].strip("?.!,") if words else "Paris"
+    call = {"name": "get_weather", "args": {"city": city}, "id": "call_1", "type": "tool_call"}
+    return {"messages": [AIMessage(content="", tool_calls=[call])]}
+
+
+def route(state: MessagesState) -> str:
+    return "tools" if getattr(state["messages"][-1], "tool_calls", None) else "report"
+
+
+def format_report(state: MessagesState) -> dict:
+    return {"messages": [AIMessage(content="(report formatted)")]}
+
+
+report = StateGraph(MessagesState).add_node("format", format_report).add_edge(START, "format").add_edge("format", END).compile()
+
+tools = (
+    StateGraph(MessagesState)
+    .add_node("agent", agent)
+    .add_node("tools", ToolNode([get_weather]))
+    .add_node("report", report)
+    .add_edge(START, "agent")
+    .add_conditional_edges("agent", route, ["tools", "report"])
+    .add_edge("tools", "agent")
+    .add_edge("report", END)
     .compile()
 )
 
