@@ -7,7 +7,7 @@ with a message a notebook user can act on.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Optional
 
 import httpx
@@ -18,6 +18,17 @@ from .exceptions import ServerError, ServerUnreachable, StreamInterrupted
 from .protocol import Event, decode_event, http_error, run_location
 
 TIMEOUT = httpx.Timeout(connect=5.0, read=300.0, write=300.0, pool=5.0)
+STREAM_HEADERS = {"accept": "text/event-stream", "cache-control": "no-store"}
+
+
+def runs_path(thread_id: Optional[str], suffix: str) -> str:
+    return f"/threads/{thread_id}/runs{suffix}" if thread_id else f"/runs{suffix}"
+
+
+def join_headers(last_event_id: Optional[str]) -> dict[str, str]:
+    # No stream_mode filter: the server stores only the modes the run asked for, and a
+    # filter would also drop live `error` events (and repeated parameters keep only the last).
+    return {**STREAM_HEADERS, "last-event-id": last_event_id} if last_event_id else dict(STREAM_HEADERS)
 
 
 def unreachable(url: str, exc: Exception) -> ServerUnreachable:
@@ -34,28 +45,37 @@ def headers_for(api_key: Optional[str]) -> dict[str, str]:
     return headers
 
 
+def dropped(url: str, exc: Exception) -> StreamInterrupted:
+    return StreamInterrupted(f"The connection to {url} dropped during the run ({type(exc).__name__}).")
+
+
 class RunStream:
-    """An open run stream. Iterate it for :class:`Event` objects; a clean EOF ends the run."""
+    """An open run stream. Iterate it for :class:`Event` objects; a clean EOF ends the stream."""
 
     def __init__(self, response: httpx.Response, url: str) -> None:
         self.response = response
         self.url = url
         self.thread_id, self.run_id = run_location(response.headers)
-        self.last_event_id: Optional[str] = None
+
+    def _seen(self, sse: Any) -> Event:
+        event = decode_event(sse.event, sse.data, sse.id)
+        if event.event == "metadata" and isinstance(event.data, dict) and not self.run_id:
+            self.run_id = event.data.get("run_id")
+        return event
 
     def __iter__(self) -> Iterator[Event]:
         try:
             for sse in EventSource(self.response).iter_sse():
-                event = decode_event(sse.event, sse.data, sse.id)
-                if event.id:
-                    self.last_event_id = event.id
-                if event.event == "metadata" and isinstance(event.data, dict) and not self.run_id:
-                    self.run_id = event.data.get("run_id")
-                yield event
+                yield self._seen(sse)
         except (httpx.TransportError, SSEError) as exc:
-            raise StreamInterrupted(
-                f"The connection to {self.url} dropped during the run ({type(exc).__name__})."
-            ) from None
+            raise dropped(self.url, exc) from None
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        try:
+            async for sse in EventSource(self.response).aiter_sse():
+                yield self._seen(sse)
+        except (httpx.TransportError, SSEError) as exc:
+            raise dropped(self.url, exc) from None
 
 
 class Client:
@@ -119,28 +139,36 @@ class Client:
     def get_state(self, thread_id: str) -> dict[str, Any]:
         return self._json("GET", f"/threads/{thread_id}/state")
 
-    # -- runs ---------------------------------------------------------------------------------
-    @staticmethod
-    def _runs_path(thread_id: Optional[str], suffix: str) -> str:
-        return f"/threads/{thread_id}/runs{suffix}" if thread_id else f"/runs{suffix}"
+    def delete_thread(self, thread_id: str) -> None:
+        self._request("DELETE", f"/threads/{thread_id}")
 
+    # -- runs ---------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def stream_run(self, thread_id: Optional[str], body: dict[str, Any]) -> Iterator[RunStream]:
-        """Start a run and stream it; ``thread_id=None`` is a stateless run."""
-        path = self._runs_path(thread_id, "/stream")
-        headers = {"accept": "text/event-stream", "cache-control": "no-store"}
+    def _stream(self, method: str, path: str, body: Any = None, headers: Optional[dict[str, str]] = None) -> Iterator[RunStream]:
         try:
-            with self._http.stream("POST", path, json=body, headers=headers) as response:
+            with self._http.stream(method, path, json=body, headers=headers or STREAM_HEADERS) as response:
                 if response.status_code >= 400:
                     response.read()
-                    raise http_error(response.status_code, response.content, f"POST {path}")
+                    raise http_error(response.status_code, response.content, f"{method} {path}")
                 yield RunStream(response, self.url)
         except httpx.TransportError as exc:
             raise unreachable(self.url, exc) from None
 
+    def stream_run(self, thread_id: Optional[str], body: dict[str, Any]) -> contextlib.AbstractContextManager[RunStream]:
+        """Start a run and stream it; ``thread_id=None`` is a stateless run."""
+        return self._stream("POST", runs_path(thread_id, "/stream"), body)
+
+    def join_stream(self, thread_id: str, run_id: str, last_event_id: Optional[str] = None) -> contextlib.AbstractContextManager[RunStream]:
+        """Stream a run that exists; with ``last_event_id`` a resumable run replays what came after it."""
+        return self._stream("GET", f"/threads/{thread_id}/runs/{run_id}/stream", headers=join_headers(last_event_id))
+
+    def create_run(self, thread_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Start a run without waiting for it (a background run); returns the Run."""
+        return self._json("POST", runs_path(thread_id, ""), json=body)
+
     def wait_run(self, thread_id: Optional[str], body: dict[str, Any]) -> tuple[Any, Optional[str], Optional[str]]:
         """Run to the end without streaming: (result, thread_id, run_id)."""
-        path = self._runs_path(thread_id, "/wait")
+        path = runs_path(thread_id, "/wait")
         response = self._request("POST", path, json=body)
         tid, rid = run_location(response.headers)
         return response.json(), tid, rid
@@ -158,3 +186,58 @@ class Client:
             # 404 here means the run already ended, which is what cancelling wanted.
             if exc.status_code != 404:
                 raise
+
+
+class AsyncClient:
+    """The asynchronous twin of :class:`Client`, for runs that stream in the background
+    as tasks on the kernel's event loop. Only what those runs need."""
+
+    def __init__(self, url: str, api_key: Optional[str] = None, *, transport: Optional[httpx.AsyncBaseTransport] = None) -> None:
+        self.url = url.rstrip("/")
+        self._http = httpx.AsyncClient(base_url=self.url, headers=headers_for(api_key), timeout=TIMEOUT, transport=transport)
+
+    def __repr__(self) -> str:
+        return f"AsyncClient(url={self.url!r})"
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _json(self, method: str, path: str, *, params: Any = None) -> Any:
+        try:
+            response = await self._http.request(method, path, params=params)
+        except httpx.TransportError as exc:
+            raise unreachable(self.url, exc) from None
+        if response.status_code >= 400:
+            raise http_error(response.status_code, response.content, f"{method} {path}")
+        return response.json() if response.content.strip() else None
+
+    async def get_run(self, thread_id: str, run_id: str) -> dict[str, Any]:
+        return await self._json("GET", f"/threads/{thread_id}/runs/{run_id}")
+
+    async def get_state(self, thread_id: str) -> dict[str, Any]:
+        return await self._json("GET", f"/threads/{thread_id}/state")
+
+    async def get_thread(self, thread_id: str) -> dict[str, Any]:
+        return await self._json("GET", f"/threads/{thread_id}")
+
+    async def delete_thread(self, thread_id: str) -> None:
+        await self._json("DELETE", f"/threads/{thread_id}")
+
+    async def cancel_run(self, thread_id: str, run_id: str) -> None:
+        try:
+            await self._json("POST", f"/threads/{thread_id}/runs/{run_id}/cancel", params={"action": "interrupt"})
+        except ServerError as exc:
+            if exc.status_code != 404:  # 404: it already ended
+                raise
+
+    @contextlib.asynccontextmanager
+    async def join_stream(self, thread_id: str, run_id: str, last_event_id: Optional[str] = None) -> AsyncIterator[RunStream]:
+        path = f"/threads/{thread_id}/runs/{run_id}/stream"
+        try:
+            async with self._http.stream("GET", path, headers=join_headers(last_event_id)) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise http_error(response.status_code, response.content, f"GET {path}")
+                yield RunStream(response, self.url)
+        except httpx.TransportError as exc:
+            raise unreachable(self.url, exc) from None

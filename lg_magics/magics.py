@@ -20,7 +20,7 @@ from .protocol import API_KEY_ENV_VARS, DEFAULT_STREAM_MODES, MULTITASK_STRATEGI
 from .variables import DEFAULT_PATTERN
 
 URL_ENV = "LG_MAGICS_URL"
-COMMANDS = ("serve", "stop", "connect", "info")
+COMMANDS = ("serve", "stop", "connect", "info", "runs", "wait", "cancel")
 
 
 def parse(func: Callable[..., Any], line: str) -> Any:
@@ -60,6 +60,11 @@ class AgentMagics(Magics):
         self.server: Any = None
         self._client: Any = None
         self._client_key: Optional[tuple[str, Optional[str]]] = None
+        self._async_client: Any = None
+        self._async_client_key: Optional[tuple[str, Optional[str]]] = None
+        from .background import BackgroundRuns
+
+        self.background = BackgroundRuns()
 
     # -- connection ------------------------------------------------------------------------------
     def current_url(self) -> str:
@@ -80,6 +85,17 @@ class AgentMagics(Magics):
             self._client = Client(url, key)
             self._client_key = (url, key)
         return self._client
+
+    def async_client(self) -> Any:
+        """The async twin of :meth:`client`, for background runs on the kernel's event loop."""
+        from .client import AsyncClient
+
+        url = self.client().url
+        key = api_key_from_env()
+        if self._async_client is None or self._async_client_key != (url, key):
+            self._async_client = AsyncClient(url, key)
+            self._async_client_key = (url, key)
+        return self._async_client
 
     def _serve(self, path: Optional[str], port: Optional[int]) -> str:
         from .server import EmbeddedServer
@@ -103,7 +119,8 @@ class AgentMagics(Magics):
         return True
 
     def close(self) -> None:
-        """Stop what this kernel started: the embedded server and open connections."""
+        """Stop what this kernel started: background tasks, the embedded server and open connections."""
+        self.background.stop_all()
         self._stop_server()
         if self._client is not None:
             self._client.close()
@@ -128,6 +145,16 @@ class AgentMagics(Magics):
     @argument("--metadata", metavar="JSON", help="Run metadata: a JSON object or the name of a dict variable.")
     @argument("--multitask", metavar="STRATEGY", help=f"If the thread is busy: {', '.join(MULTITASK_STRATEGIES)}.")
     @argument("--no-fail", action="store_true", help="A failed run does not fail the cell.")
+    @argument(
+        "--resume",
+        action="store_true",
+        help="Resume the thread's pending interrupt with the cell as the value (JSON if it parses, else text).",
+    )
+    @argument(
+        "--background",
+        action="store_true",
+        help="Return at once; the run streams into its view while you work (see %agent runs/wait/cancel).",
+    )
     @line_cell_magic
     def agent(self, line: str, cell: Optional[str] = None) -> None:
         """Talk to a LangGraph Agent Server.
@@ -147,6 +174,9 @@ class AgentMagics(Magics):
             %agent stop                                    stop it
             %agent connect URL                             use another Agent Server
             %agent info                                    where the magics are connected
+            %agent runs                                    background runs of this kernel
+            %agent wait [VAR]                              block until a background run ends; bind it
+            %agent cancel [VAR]                            cancel a background run on the server
         """
         if cell is None:
             return self._command(line)
@@ -158,21 +188,59 @@ class AgentMagics(Magics):
 
     def _run_cell(self, args: Any, cell: str) -> Any:
         from .request import build_request
-        from .runner import ForegroundRun
-        from .view import RunView
 
         namespace = self.shell.user_ns
         args.no_fail = args.no_fail or not self.fail_on_error
         request = build_request(args, cell, namespace, thread_pattern=self.thread_pattern)
-        interval = self.update_interval
-        run = ForegroundRun(
-            self.client(),
-            request,
-            namespace,
-            display=display,
-            make_view=lambda transcript: RunView(transcript, interval=interval),
+        session = self._session(request, display)
+        if not request.background:
+            return session.run()
+        session.start()
+        run = self.background.add(session)
+        run.follow_in_background(self.async_client())
+        print(f"Running in the background: %agent wait {run.name} waits for it, %agent cancel {run.name} stops it.")
+        return None
+
+    def _session(self, request: Any, show: Callable[[Any], None]) -> Any:
+        """A run session whose view can stop a background run and resume an interrupt."""
+        from .runner import RunSession
+        from .view import RunView
+
+        session: Any = None
+
+        def stop() -> None:
+            self.background.find(request.out or request.thread_var).cancel()
+
+        def make_view(transcript: Any) -> Any:
+            return RunView(
+                transcript,
+                interval=self.update_interval,
+                on_stop=stop if request.background else None,
+                on_resume=(lambda value: self._resume_from(session, value)) if request.thread_var else None,
+            )
+
+        session = RunSession(self.client(), request, self.shell.user_ns, display=show, make_view=make_view)
+        return session
+
+    def _resume_from(self, parent: Any, value: str) -> None:
+        """The view's Resume button: resume the thread in the background, shown under the parent's view."""
+        import dataclasses
+
+        from .request import resume_value
+
+        request = dataclasses.replace(
+            parent.request,
+            command={"resume": resume_value(value)},
+            input=None,
+            shown_input=value,
+            background=True,
+            new_thread=False,
+            out=None,
         )
-        return run.run()
+        session = self._session(request, lambda _: None)
+        session.start()
+        parent.view.attach(session.view)
+        self.background.add(session).follow_in_background(self.async_client())
 
     def _command(self, line: str) -> None:
         name, _, rest = line.strip().partition(" ")
@@ -180,7 +248,15 @@ class AgentMagics(Magics):
             raise AgentUsageError(
                 f"%agent needs a command ({', '.join(COMMANDS)}); to send a message use the cell magic %%agent ASSISTANT."
             )
-        handler = {"serve": self.serve, "stop": self.stop, "connect": self.connect, "info": self.info}.get(name)
+        handler = {
+            "serve": self.serve,
+            "stop": self.stop,
+            "connect": self.connect,
+            "info": self.info,
+            "runs": self.runs,
+            "wait": self.wait,
+            "cancel": self.cancel,
+        }.get(name)
         if handler is None:
             raise AgentUsageError(
                 f"{name!r} is not an %agent command ({', '.join(COMMANDS)}). To send a message, "
@@ -238,3 +314,49 @@ class AgentMagics(Magics):
         print(f"URL: {url}")
         print(f"Server: langgraph-api {version}" + (f" (embedded, log: {self.server.log_path})" if self.server else ""))
         print(f"API key: {'from ' + key_from if key_from else 'none'}")
+
+    @magic_arguments(name="agent runs")
+    def runs(self, line: str) -> None:
+        """List this kernel's background runs and how far each has got."""
+        if parse(self.runs, line) is None:
+            return
+        from .render import status_label
+
+        if not self.background.runs:
+            print("No background runs in this kernel.")
+            return
+        for run in self.background.runs:
+            t = run.session.transcript
+            print(f"{run.name}: {t.assistant} · {status_label(t.status)} · {t.events} events")
+
+    @magic_arguments(name="agent wait")
+    @argument("var", nargs="?", help="The run's --out or thread variable (default: the latest background run).")
+    def wait(self, line: str) -> None:
+        """Block until a background run ends, show it, and bind its result to _agent (and its --out)."""
+        from .runner import show_summary
+
+        args = parse(self.wait, line)
+        if args is None:
+            return
+        run = self.background.find(args.var)
+        try:
+            run.wait(resume=lambda: run.follow_in_background(self.async_client()))
+        finally:
+            if run.done:
+                show_summary(run.session.transcript, display)
+
+    @magic_arguments(name="agent cancel")
+    @argument("var", nargs="?", help="The run's --out or thread variable (default: the latest background run).")
+    def cancel(self, line: str) -> None:
+        """Cancel a background run on the server."""
+        from .render import status_label
+
+        args = parse(self.cancel, line)
+        if args is None:
+            return
+        run = self.background.find(args.var)
+        if run.done:
+            print(f"{run.name} already ended: {status_label(run.session.transcript.status)}.")
+            return
+        run.cancel()
+        print(f"Cancelled {run.name}.")

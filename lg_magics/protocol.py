@@ -53,6 +53,48 @@ class Event:
         return tuple(self.event.split("|")[1:])
 
 
+class EventCursor:
+    """Where a resumable stream stands, so that a rejoin delivers each event exactly once.
+
+    The server's event ids have millisecond resolution and events of the same
+    millisecond share an id, and a rejoin with ``Last-Event-ID: X`` replays only
+    ids greater than X: resuming from the last id would skip its twins. So we
+    rejoin from the id *before* it and skip as many events with the last id as
+    were already delivered.
+    """
+
+    def __init__(self) -> None:
+        self.last_id: Optional[str] = None
+        self.previous_id: Optional[str] = None
+        self.at_last = 0
+        self.skip = 0
+
+    def deliver(self, event: Event) -> bool:
+        """True if ``event`` is new; False for a replayed duplicate."""
+        if event.id is None:
+            return True
+        if self.skip and event.id == self.last_id:
+            self.skip -= 1
+            return False
+        self.skip = 0
+        if event.id == self.last_id:
+            self.at_last += 1
+        else:
+            self.previous_id, self.last_id, self.at_last = self.last_id, event.id, 1
+        return True
+
+    def rejoin_from(self) -> str:
+        """The ``Last-Event-ID`` for a rejoin; ``-1`` replays the whole run."""
+        self.skip = self.at_last
+        return self.previous_id or "-1"
+
+
+#: Seconds to wait before each reconnection attempt (like the official SDK: doubling, capped at 5 s).
+RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0, 5.0)
+#: Run statuses that mean a stream's clean end was a drop, not the run's end.
+ACTIVE_STATUSES = ("pending", "running")
+
+
 def decode_event(name: str, data: str, event_id: Optional[str]) -> Event:
     try:
         decoded = json.loads(data) if data else None

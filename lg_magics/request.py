@@ -28,6 +28,7 @@ class RunRequest:
     multitask: Optional[str] = None
     stateless: bool = False
     wait: bool = False
+    background: bool = False
     thread_var: Optional[str] = None
     new_thread: bool = False
     out: Optional[str] = None
@@ -79,6 +80,14 @@ def json_argument(text: Optional[str], flag: str, namespace: Mapping[str, Any]) 
     return value
 
 
+def resume_value(text: str) -> Any:
+    """The cell as a resume value: JSON when it parses as JSON (``true``, ``{"approved": false}``), else the text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text.strip()
+
+
 def build_request(args: Any, cell: str, namespace: Mapping[str, Any], *, thread_pattern: str) -> RunRequest:
     """Validate the parsed arguments of ``%%agent`` and build the request."""
     assistant = (args.assistant or "").strip()
@@ -97,6 +106,10 @@ def build_request(args: Any, cell: str, namespace: Mapping[str, Any], *, thread_
         raise AgentUsageError("--stateless runs without a thread: drop --thread/--new, or drop --stateless.")
     if args.stateless and args.multitask:
         raise AgentUsageError("--multitask applies to thread runs only: drop it or drop --stateless.")
+    if args.resume and (args.stateless or args.new):
+        raise AgentUsageError("--resume continues the interrupted run on the thread variable's thread: drop --stateless/--new.")
+    if args.background and args.wait:
+        raise AgentUsageError("--background streams while you work and --wait blocks: choose one (then %agent wait).")
     config = json_argument(args.config, "--config", namespace)
     context = json_argument(args.context, "--context", namespace)
     if config and config.get("configurable") and context:
@@ -104,9 +117,11 @@ def build_request(args: Any, cell: str, namespace: Mapping[str, Any], *, thread_
     thread_var = None
     if not args.stateless:
         thread_var = check_name(args.thread, "--thread") if args.thread else thread_var_name(assistant, thread_pattern)
+    command = {"resume": resume_value(text)} if args.resume else None
     return RunRequest(
         assistant=assistant,
-        input={"messages": [{"role": "human", "content": text}]},
+        input=None if command else {"messages": [{"role": "human", "content": text}]},
+        command=command,
         shown_input=text,
         stream_modes=modes,
         config=config,
@@ -115,6 +130,7 @@ def build_request(args: Any, cell: str, namespace: Mapping[str, Any], *, thread_
         multitask=args.multitask,
         stateless=args.stateless,
         wait=args.wait,
+        background=args.background,
         thread_var=thread_var,
         new_thread=args.new,
         out=check_name(args.out, "--out") if args.out else None,

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any, Callable, Optional
 
 from .render import STYLE, entry_html, escape, header_html, message_head_html
-from .transcript import Entry, Transcript
+from .transcript import WAITING, Entry, Transcript
 
 #: Characters per frozen segment of a streaming message.
 SEGMENT = 2048
@@ -134,10 +134,14 @@ class RunView:
         *,
         interval: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
+        on_stop: Optional[Callable[[], None]] = None,
+        on_resume: Optional[Callable[[str], None]] = None,
     ) -> None:
         import ipywidgets as widgets
 
         self.transcript = transcript
+        self.on_stop = on_stop
+        self.on_resume = on_resume
         self.interval = interval
         self.clock = clock
         self.started = clock()
@@ -148,7 +152,10 @@ class RunView:
         self.style = widgets.HTML(LIVE_STYLE + STYLE)  # sent once, not with every header update
         self.header = widgets.HTML()
         self.body = widgets.VBox()
-        self.root = _box_class()([self.style, self.header, self.body])
+        self.controls = widgets.HBox()
+        self.followups = widgets.VBox()  # runs started from this view's controls (resume)
+        self.root = _box_class()([self.style, self.header, self.body, self.controls, self.followups])
+        self._controls_for: Optional[str] = None
         self.root.plain = f"<lg_magics run: {transcript.assistant}>"
         self.root.add_class("lgm")
         self.root.add_class("lgm-live")
@@ -184,10 +191,60 @@ class RunView:
             changed |= self._views[index].sync(entry)
         if changed:
             self.body.children = tuple(v.widget for v in self._views)
+        self._sync_controls()
+
+    def _sync_controls(self) -> None:
+        """A Stop button while a background run goes on; a resume field when it waits at an interrupt."""
+        status = self.transcript.status
+        wanted = "stop" if self.on_stop and not self.transcript.finished else "resume" if self.on_resume and status == WAITING else None
+        if wanted == self._controls_for:
+            return
+        self._controls_for = wanted
+        for child in self.controls.children:
+            child.close()
+        self.controls.children = self._stop_controls() if wanted == "stop" else self._resume_controls() if wanted == "resume" else ()
+
+    def _stop_controls(self) -> tuple[Any, ...]:
+        import ipywidgets as widgets
+
+        button = widgets.Button(description="Stop", icon="stop", button_style="danger", tooltip="Cancel this run on the server")
+        button.add_class("lgm-stop")
+        button.on_click(lambda _: self._call(self.on_stop))
+        return (button,)
+
+    def _resume_controls(self) -> tuple[Any, ...]:
+        import ipywidgets as widgets
+
+        field = widgets.Text(placeholder="resume value: text or JSON", layout=widgets.Layout(width="320px"))
+        field.add_class("lgm-resume-value")
+        button = widgets.Button(description="Resume", icon="play", button_style="warning")
+        button.add_class("lgm-resume")
+
+        def resume(_: Any) -> None:
+            button.disabled = True
+            self._call(self.on_resume, field.value)
+
+        button.on_click(resume)
+        field.on_submit(resume)
+        return (field, button)
+
+    def _call(self, handler: Optional[Callable[..., None]], *args: Any) -> None:
+        # Runs in the kernel when a button is clicked; no cell to report to, so errors go in the view.
+        if handler is None:
+            return
+        try:
+            handler(*args)
+        except Exception as exc:  # noqa: BLE001
+            self.transcript.note(f"{type(exc).__name__}: {exc}")
+            self.flush()
+
+    def attach(self, view: RunView) -> None:
+        """Show another run's view under this one (a run resumed from this view's controls)."""
+        self.followups.children = (*self.followups.children, view.root)
 
     def close(self) -> None:
         for view in self._views:
             view.close()
-        for widget in (self.style, self.header, self.body):
+        for widget in (*self.controls.children, self.style, self.header, self.body, self.controls, self.followups):
             widget.close()
         self.root.close()

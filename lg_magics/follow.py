@@ -1,0 +1,117 @@
+"""Follow a thread run's events to its end, rejoining after a dropped connection.
+
+The server never sends an ``end`` event: a clean EOF may be the run's end or
+a proxy hanging up. After each EOF we ask for the run's status; while it is
+still pending or running, and after a transport error, we rejoin
+``GET /threads/{tid}/runs/{rid}/stream`` with ``Last-Event-ID`` (our runs are
+created resumable), backing off between a bounded number of tries. The
+:class:`~lg_magics.protocol.EventCursor` makes every event arrive once.
+
+Sync (foreground cells, ``%agent wait``) and async (background tasks) twins
+share the cursor and the delays; only the waiting differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from .exceptions import StreamInterrupted
+from .protocol import ACTIVE_STATUSES, RECONNECT_DELAYS, Event, EventCursor
+
+if TYPE_CHECKING:
+    from .client import AsyncClient, Client, RunStream
+
+STATELESS_DROP = (
+    "The connection dropped during a stateless run, and stateless streams cannot be rejoined: "
+    "run it on a thread (without --stateless) to get automatic reconnects."
+)
+
+
+def gave_up(tries: int) -> StreamInterrupted:
+    return StreamInterrupted(
+        f"The connection to the run dropped and {tries} reconnection attempts failed; "
+        "the run may still be going on the server (%agent wait or %agent cancel)."
+    )
+
+
+class Follower:
+    """Events of one thread run, exactly once, across reconnects. ``status`` is set at the end."""
+
+    def __init__(
+        self,
+        thread_id: Optional[str],
+        run_id: Optional[str],
+        cursor: Optional[EventCursor] = None,
+        *,
+        delays: tuple[float, ...] = RECONNECT_DELAYS,
+    ) -> None:
+        self.thread_id = thread_id
+        self.run_id = run_id
+        self.cursor = cursor or EventCursor()
+        self.delays = delays
+        self.status: Optional[str] = None
+        self.reconnects = 0
+
+    def _note_run(self, event: Event) -> None:
+        if event.event == "metadata" and isinstance(event.data, dict) and not self.run_id:
+            self.run_id = event.data.get("run_id")
+
+    def _next_delay(self, attempt: int, error: Optional[StreamInterrupted]) -> float:
+        if self.thread_id is None:
+            raise StreamInterrupted(STATELESS_DROP) from None
+        if self.run_id is None:
+            raise error or gave_up(0)
+        if attempt >= len(self.delays):
+            raise gave_up(attempt) from None
+        self.reconnects += 1
+        return self.delays[attempt]
+
+    def events(self, client: Client, first: Optional[RunStream] = None, sleep: Callable[[float], Any] = time.sleep) -> Iterator[Event]:
+        attempt = 0
+        stream = first
+        while True:
+            error = None
+            try:
+                with contextlib.ExitStack() as stack:
+                    if stream is None:
+                        assert self.thread_id and self.run_id
+                        stream = stack.enter_context(client.join_stream(self.thread_id, self.run_id, self.cursor.rejoin_from()))
+                    for event in stream:
+                        self._note_run(event)
+                        if self.cursor.deliver(event):
+                            attempt = 0
+                            yield event
+                stream = None
+                if self.thread_id is None or self.run_id is None:
+                    return
+                self.status = client.get_run(self.thread_id, self.run_id).get("status")
+                if self.status not in ACTIVE_STATUSES:
+                    return
+            except StreamInterrupted as exc:
+                stream, error = None, exc
+            sleep(self._next_delay(attempt, error))
+            attempt += 1
+
+    async def aevents(self, client: AsyncClient) -> AsyncIterator[Event]:
+        """Async twin of :meth:`events` for a run that exists (it always joins)."""
+        assert self.thread_id and self.run_id
+        attempt = 0
+        while True:
+            error = None
+            try:
+                async with client.join_stream(self.thread_id, self.run_id, self.cursor.rejoin_from()) as stream:
+                    async for event in stream:
+                        if self.cursor.deliver(event):
+                            attempt = 0
+                            yield event
+                self.status = (await client.get_run(self.thread_id, self.run_id)).get("status")
+                if self.status not in ACTIVE_STATUSES:
+                    return
+            except StreamInterrupted as exc:
+                error = exc
+            await asyncio.sleep(self._next_delay(attempt, error))
+            attempt += 1
