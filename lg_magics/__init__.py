@@ -28,6 +28,8 @@ _EXCEPTIONS = (
     "AgentUsageError",
     "AssistantNotFound",
     "BusyThread",
+    "CassetteError",
+    "CassetteMiss",
     "EmbeddedServerError",
     "RunFailed",
     "ServerError",

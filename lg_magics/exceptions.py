@@ -64,3 +64,11 @@ class StreamInterrupted(AgentError):
 
 class EmbeddedServerError(AgentError):
     """The embedded Agent Server could not start or is not installed."""
+
+
+class CassetteError(AgentError):
+    """A cassette file cannot be used (missing, unreadable, or another format)."""
+
+
+class CassetteMiss(CassetteError):
+    """Replay met a request that the cassette has no recording of."""

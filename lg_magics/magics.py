@@ -15,12 +15,12 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Float, Unicode
 
+from .environment import CASSETTE_ENV, URL_ENV
 from .exceptions import AgentUsageError, EmbeddedServerError
 from .protocol import API_KEY_ENV_VARS, DEFAULT_STREAM_MODES, MULTITASK_STRATEGIES, STREAM_MODES, api_key_from_env
 from .variables import DEFAULT_PATTERN
 
-URL_ENV = "LG_MAGICS_URL"
-COMMANDS = ("serve", "stop", "connect", "info", "runs", "wait", "cancel")
+COMMANDS = ("serve", "stop", "connect", "info", "runs", "wait", "cancel", "record")
 
 
 def parse(func: Callable[..., Any], line: str) -> Any:
@@ -58,10 +58,14 @@ class AgentMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self.server: Any = None
+        self.graphs: list[str] = []
+        self.borrowed = ""  # URL of a server we use as if served but did not start
+        self.cassette: Any = None
+        self._cassette_env_read = False
         self._client: Any = None
-        self._client_key: Optional[tuple[str, Optional[str]]] = None
+        self._client_key: Optional[tuple[Any, ...]] = None
         self._async_client: Any = None
-        self._async_client_key: Optional[tuple[str, Optional[str]]] = None
+        self._async_client_key: Optional[tuple[Any, ...]] = None
         from .background import BackgroundRuns
 
         self.background = BackgroundRuns()
@@ -77,13 +81,13 @@ class AgentMagics(Magics):
         url = self.current_url()
         if not url:
             url = self._serve(None, None)
-            print(f"Started the embedded Agent Server with the demo graphs ({', '.join(self.server.graphs)}).")
+            print(f"Started the embedded Agent Server with the demo graphs ({', '.join(self.graphs)}).")
         key = api_key_from_env()
-        if self._client is None or self._client_key != (url, key):
+        if self._client is None or self._client_key != (url, key, self.cassette):
             if self._client is not None:
                 self._client.close()
-            self._client = Client(url, key)
-            self._client_key = (url, key)
+            self._client = Client(url, key, transport=self.transport())
+            self._client_key = (url, key, self.cassette)
         return self._client
 
     def async_client(self) -> Any:
@@ -92,24 +96,55 @@ class AgentMagics(Magics):
 
         url = self.client().url
         key = api_key_from_env()
-        if self._async_client is None or self._async_client_key != (url, key):
-            self._async_client = AsyncClient(url, key)
-            self._async_client_key = (url, key)
+        if self._async_client is None or self._async_client_key != (url, key, self.cassette):
+            self._async_client = AsyncClient(url, key, transport=self.transport(asynchronous=True))
+            self._async_client_key = (url, key, self.cassette)
         return self._async_client
 
+    def transport(self, asynchronous: bool = False) -> Any:
+        """The cassette's transport while runs are recorded or replayed; None (httpx's own) otherwise."""
+        if not self._cassette_env_read:
+            self._cassette_env_read = True
+            if os.environ.get(CASSETTE_ENV) and self.cassette is None:
+                from .cassette import Cassette
+
+                self.cassette = Cassette(os.environ[CASSETTE_ENV])
+        if self.cassette is None:
+            return None
+        return self.cassette.async_transport() if asynchronous else self.cassette.transport()
+
     def _serve(self, path: Optional[str], port: Optional[int]) -> str:
-        from .server import EmbeddedServer
+        from .server import EmbeddedServer, served_graphs
 
         self._stop_server()
-        self.server = EmbeddedServer(path, port=port)
-        try:
-            self.url = self.server.start()
-        except EmbeddedServerError:
-            self.server = None
-            raise
+        self.transport()  # opens the cassette named by the environment, if any
+        shared = os.environ.get(URL_ENV, "").rstrip("/") if path is None and port is None else ""
+        if self.cassette is not None and self.cassette.replaying:
+            # Replay starts nothing: the cassette says what serve printed when it was recorded.
+            self.url, self.graphs = self.cassette.served()
+            self.borrowed = self.url
+        elif shared:
+            # A server started for the whole session (the pytest plugin): use it, never stop it.
+            self.url, self.graphs = shared, served_graphs(shared)
+            self.borrowed = self.url
+        else:
+            self.server = EmbeddedServer(path, port=port)
+            try:
+                self.url = self.server.start()
+            except EmbeddedServerError:
+                self.server = None
+                raise
+            self.graphs = self.server.graphs
+        if self.cassette is not None:
+            self.cassette.note_serve(self.url, self.graphs)
         return self.url
 
     def _stop_server(self) -> bool:
+        if self.borrowed:
+            if self.url == self.borrowed:
+                self.url = ""
+            self.borrowed = ""
+            return True
         if self.server is None:
             return False
         if self.url == self.server.url:
@@ -174,6 +209,7 @@ class AgentMagics(Magics):
             %agent stop                                    stop it
             %agent connect URL                             use another Agent Server
             %agent info                                    where the magics are connected
+            %agent record CASSETTE [--mode MODE]           record runs, or replay them with no server
             %agent runs                                    background runs of this kernel
             %agent wait [VAR]                              block until a background run ends; bind it
             %agent cancel [VAR]                            cancel a background run on the server
@@ -256,6 +292,7 @@ class AgentMagics(Magics):
             "runs": self.runs,
             "wait": self.wait,
             "cancel": self.cancel,
+            "record": self.record,
         }.get(name)
         if handler is None:
             raise AgentUsageError(
@@ -274,7 +311,7 @@ class AgentMagics(Magics):
         if args is None:
             return
         url = self._serve(args.path, args.port)
-        print(f"Agent Server ready at {url} with graphs: {', '.join(self.server.graphs)}. Stop it with %agent stop.")
+        print(f"Agent Server ready at {url} with graphs: {', '.join(self.graphs)}. Stop it with %agent stop.")
 
     @magic_arguments(name="agent stop")
     def stop(self, line: str) -> None:
@@ -295,7 +332,7 @@ class AgentMagics(Magics):
         url = args.url.strip().rstrip("/")
         if not url.startswith(("http://", "https://")):
             raise AgentUsageError(f"%agent connect needs an http:// or https:// URL, not {url!r}.")
-        with Client(url, api_key_from_env()) as client:
+        with Client(url, api_key_from_env(), transport=self.transport()) as client:
             client.ok()
         self.url = url
         print(f"Connected to {url}.")
@@ -314,6 +351,37 @@ class AgentMagics(Magics):
         print(f"URL: {url}")
         print(f"Server: langgraph-api {version}" + (f" (embedded, log: {self.server.log_path})" if self.server else ""))
         print(f"API key: {'from ' + key_from if key_from else 'none'}")
+        if self.cassette is not None:
+            print(f"Cassette: {self.cassette.path} ({'replaying' if self.cassette.replaying else 'recording'})")
+
+    @magic_arguments(name="agent record")
+    @argument("path", nargs="?", help="The cassette file, e.g. my_notebook.cassette.json next to the notebook.")
+    @argument(
+        "--mode",
+        help="record, replay or auto (default: $LG_MAGICS_RECORD_MODE, else auto: replay if the file exists, else record).",
+    )
+    @argument("--off", action="store_true", help="Stop using a cassette: runs go to the server again.")
+    def record(self, line: str) -> None:
+        """Record every request and its response stream to a cassette, or replay them with no server.
+
+        Put it before %agent serve or %agent connect. When replaying, %agent serve starts nothing: it
+        prints the line it printed when recorded.
+        """
+        from .cassette import Cassette
+
+        args = parse(self.record, line)
+        if args is None:
+            return
+        self._cassette_env_read = True  # an explicit choice wins over $LG_MAGICS_CASSETTE
+        if args.off:
+            self.cassette = None
+            print("Runs go to the server, without a cassette.")
+            return
+        if not args.path:
+            raise AgentUsageError("%agent record needs a cassette file, e.g. %agent record my_notebook.cassette.json (or --off).")
+        self.cassette = Cassette(args.path, args.mode)
+        # The same line whether recording or replaying, so a saved notebook passes nbval in both.
+        print(f"Runs go through the cassette {self.cassette.name}.")
 
     @magic_arguments(name="agent runs")
     def runs(self, line: str) -> None:

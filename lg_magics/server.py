@@ -72,6 +72,21 @@ def absolute_config(config_path: Path) -> dict[str, Any]:
     return config
 
 
+def served_graphs(url: str) -> list[str]:
+    """The graphs a running Agent Server serves, in its langgraph.json order.
+
+    Each graph has a system assistant, created in that order when the server starts.
+    """
+    from .client import Client
+    from .protocol import api_key_from_env
+
+    with Client(url, api_key_from_env()) as client:
+        assistants = client.search_assistants(
+            limit=1000, metadata={"created_by": "system"}, sort_by="created_at", sort_order="asc"
+        )
+    return [str(assistant["graph_id"]) for assistant in assistants]
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
     """Ask Linux to end the server if the kernel dies without running atexit (e.g. SIGKILL)."""
     try:
