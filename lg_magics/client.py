@@ -124,6 +124,14 @@ class Client:
     def get_assistant(self, assistant_id: str) -> dict[str, Any]:
         return self._json("GET", f"/assistants/{assistant_id}")
 
+    def get_graph(self, assistant: str, *, xray: bool = False) -> dict[str, Any]:
+        """Nodes and edges. Takes an assistant ID or a graph name; ``xray`` expands subgraphs."""
+        return self._json("GET", f"/assistants/{assistant}/graph", params={"xray": "true"} if xray else None)
+
+    def get_schemas(self, assistant_id: str) -> dict[str, Any]:
+        """Input, output, state, config and context JSON schemas (an assistant ID only, not a name)."""
+        return self._json("GET", f"/assistants/{assistant_id}/schemas")
+
     # -- threads ------------------------------------------------------------------------------
     def create_thread(self, *, thread_id: Optional[str] = None, metadata: Optional[dict[str, Any]] = None) -> dict[str, Any]:
         body: dict[str, Any] = {}
@@ -138,6 +146,15 @@ class Client:
 
     def get_state(self, thread_id: str) -> dict[str, Any]:
         return self._json("GET", f"/threads/{thread_id}/state")
+
+    def get_history(self, thread_id: str, *, limit: int = 10) -> list[dict[str, Any]]:
+        """Checkpoints, newest first. ``limit`` is always sent: the server's default is 1."""
+        return self._json("POST", f"/threads/{thread_id}/history", json={"limit": limit})
+
+    def search_threads(self, *, limit: int = 10, offset: int = 0, **filters: Any) -> list[dict[str, Any]]:
+        """Threads, most recently updated first."""
+        body = {"limit": limit, "offset": offset, "sort_by": "updated_at", "sort_order": "desc", **filters}
+        return self._json("POST", "/threads/search", json=body)
 
     def delete_thread(self, thread_id: str) -> None:
         self._request("DELETE", f"/threads/{thread_id}")

@@ -13,14 +13,14 @@ from typing import Any, Callable, Optional
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from traitlets import Bool, Float, Unicode
+from traitlets import Bool, Float, Int, List, Unicode, validate
 
 from .environment import CASSETTE_ENV, URL_ENV
 from .exceptions import AgentUsageError, EmbeddedServerError
 from .protocol import API_KEY_ENV_VARS, DEFAULT_STREAM_MODES, MULTITASK_STRATEGIES, STREAM_MODES, api_key_from_env
 from .variables import DEFAULT_PATTERN
 
-COMMANDS = ("serve", "stop", "connect", "info", "runs", "wait", "cancel", "record")
+COMMANDS = ("serve", "stop", "connect", "info", "runs", "wait", "cancel", "record", "assistants", "threads", "state", "history", "graph")
 
 
 def parse(func: Callable[..., Any], line: str) -> Any:
@@ -51,12 +51,37 @@ class AgentMagics(Magics):
         "",
         help=f"Agent Server URL. Empty: ${URL_ENV}, else the embedded server (started on first use).",
     ).tag(config=True)
-    thread_pattern = Unicode(DEFAULT_PATTERN, help="Name of the variable holding an assistant's thread ID.").tag(config=True)
-    update_interval = Float(0.05, help="Seconds between redraws of a live view (coalesced).").tag(config=True)
-    fail_on_error = Bool(True, help="A failed run fails the cell (override per cell with --no-fail).").tag(config=True)
+    thread_pattern = Unicode(DEFAULT_PATTERN, help="Name of the variable holding an assistant's thread ID ($LG_MAGICS_THREAD_PATTERN).").tag(config=True)
+    update_interval = Float(0.05, help="Seconds between redraws of a live view, coalesced ($LG_MAGICS_UPDATE_INTERVAL).").tag(config=True)
+    fail_on_error = Bool(True, help="A failed run fails the cell; --no-fail overrides it per cell ($LG_MAGICS_FAIL_ON_ERROR).").tag(config=True)
+    default_assistant = Unicode("", help="Assistant of a %%agent cell that names none ($LG_MAGICS_ASSISTANT).").tag(config=True)
+    stream_modes = List(
+        Unicode(), list(DEFAULT_STREAM_MODES), help="Stream modes of a cell without --stream-mode ($LG_MAGICS_STREAM_MODES)."
+    ).tag(config=True)
+    concurrency = Int(4, help="Runs at once for --map without --concurrency ($LG_MAGICS_CONCURRENCY).").tag(config=True)
+
+    @validate("stream_modes", "concurrency", "update_interval", "thread_pattern")
+    def _check_setting(self, proposal: Any) -> Any:
+        from . import settings
+
+        check = {
+            "stream_modes": settings.check_stream_modes,
+            "concurrency": settings.check_concurrency,
+            "update_interval": settings.check_interval,
+            "thread_pattern": settings.check_pattern,
+        }[proposal.trait.name]
+        return check(proposal.value, f"AgentMagics.{proposal.trait.name}")
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
+        from .settings import from_env
+
+        for name, value in from_env(os.environ).items():
+            if name not in self.config.AgentMagics:  # ipython_config.py and %config win over the environment
+                setattr(self, name, value)
+        from .schemas import InputSchemas
+
+        self.input_schemas = InputSchemas()
         self.server: Any = None
         self.graphs: list[str] = []
         self.borrowed = ""  # URL of a server we use as if served but did not start
@@ -190,6 +215,11 @@ class AgentMagics(Magics):
         action="store_true",
         help="Return at once; the run streams into its view while you work (see %agent runs/wait/cancel).",
     )
+    @argument("--json", action="store_true", help="The cell is the graph's input as JSON or a Python literal, not a message.")
+    @argument("--no-interpolate", action="store_true", help="Send {{name}} as written instead of the value of variable name.")
+    @argument("--quiet", action="store_true", help="Show nothing (no live view, no summary); still bind the result.")
+    @argument("--map", metavar="VAR", help="Run the cell once per item of VAR (a list or a DataFrame), as stateless runs.")
+    @argument("--concurrency", type=int, metavar="N", help="With --map: runs at once (default: AgentMagics.concurrency, 4).")
     @line_cell_magic
     def agent(self, line: str, cell: Optional[str] = None) -> None:
         """Talk to a LangGraph Agent Server.
@@ -201,14 +231,23 @@ class AgentMagics(Magics):
 
         The thread ID is kept in the variable ``chat_thread``, so the next
         ``%%agent chat`` cell continues the conversation. The result is bound
-        to ``_agent``.
+        to ``_agent``. ``{{name}}`` in the cell is replaced by the value of the
+        notebook variable ``name`` (``{{name | json}}`` as JSON; ``\\{{name}}``
+        keeps the braces). ``--map VAR`` runs the cell once per item of VAR,
+        where ``{{item}}``, a dict item's keys and a DataFrame's columns are
+        names too. Without ASSISTANT, AgentMagics.default_assistant is used.
 
         Line magic commands (each takes ``--help``)::
 
             %agent serve [PATH/langgraph.json] [--port N]   start the embedded server
             %agent stop                                    stop it
             %agent connect URL                             use another Agent Server
-            %agent info                                    where the magics are connected
+            %agent info                                    where the magics are connected, server version
+            %agent assistants                              the server's assistants
+            %agent threads [--limit N]                     thread variables, then the server's threads
+            %agent state [VAR]                             a thread's values, next nodes, interrupts
+            %agent history [VAR] [--limit N]               a thread's checkpoints, newest first
+            %agent graph ASSISTANT [--xray]                draw the assistant's graph
             %agent record CASSETTE [--mode MODE]           record runs, or replay them with no server
             %agent runs                                    background runs of this kernel
             %agent wait [VAR]                              block until a background run ends; bind it
@@ -225,10 +264,25 @@ class AgentMagics(Magics):
     def _run_cell(self, args: Any, cell: str) -> Any:
         from .request import build_request
 
+        from .batch import check_map_args, map_cell
+        from .runner import RunSession
+
         namespace = self.shell.user_ns
         args.no_fail = args.no_fail or not self.fail_on_error
+        args.assistant = args.assistant or self.default_assistant or None
+        args.stream_mode = args.stream_mode or list(self.stream_modes)
+        check_map_args(args)
+        shown = None if args.quiet else display
+        if args.map:
+            return map_cell(
+                args, cell, namespace, client=self.client(), schemas=self.input_schemas, thread_pattern=self.thread_pattern,
+                concurrency=self.concurrency, display=shown, interval=self.update_interval,
+            )  # fmt: skip
         request = build_request(args, cell, namespace, thread_pattern=self.thread_pattern)
-        session = self._session(request, display)
+        if request.command is None and not args.json:
+            self.input_schemas.check_text_input(self.client(), request.assistant)
+        quiet = RunSession(self.client(), request, namespace, display=lambda _: None) if args.quiet else None
+        session = quiet or self._session(request, display)
         if not request.background:
             return session.run()
         session.start()
@@ -293,6 +347,11 @@ class AgentMagics(Magics):
             "wait": self.wait,
             "cancel": self.cancel,
             "record": self.record,
+            "assistants": self.assistants,
+            "threads": self.threads,
+            "state": self.state,
+            "history": self.history,
+            "graph": self.graph,
         }.get(name)
         if handler is None:
             raise AgentUsageError(
@@ -346,13 +405,69 @@ class AgentMagics(Magics):
         if not url:
             print("Not connected: %agent serve starts the embedded server, %agent connect URL uses another.")
             return
-        version = self.client().info().get("version", "?")
+        from .inspection import info_lines
+
         key_from = next((name for name in API_KEY_ENV_VARS if (os.environ.get(name) or "").strip()), None)
-        print(f"URL: {url}")
-        print(f"Server: langgraph-api {version}" + (f" (embedded, log: {self.server.log_path})" if self.server else ""))
-        print(f"API key: {'from ' + key_from if key_from else 'none'}")
+        settings = {"Default assistant": self.default_assistant or "none", "Stream modes": " ".join(self.stream_modes)}
+        served = self.graphs if (self.server or self.borrowed) else None
+        log = str(self.server.log_path) if self.server else None
+        print("\n".join(info_lines(self.client(), graphs=served, embedded_log=log, key_from=key_from, settings=settings)))
         if self.cassette is not None:
             print(f"Cassette: {self.cassette.path} ({'replaying' if self.cassette.replaying else 'recording'})")
+
+    @magic_arguments(name="agent assistants")
+    def assistants(self, line: str) -> None:
+        """The server's assistants: name, graph, version and ID."""
+        from .inspection import assistants_bundle
+
+        if parse(self.assistants, line) is not None:
+            display(assistants_bundle(self.client()))
+
+    @magic_arguments(name="agent threads")
+    @argument("--limit", type=int, default=10, help="How many of the server's threads to list (default: 10).")
+    def threads(self, line: str) -> None:
+        """This notebook's thread variables, then the server's most recently updated threads."""
+        from .inspection import check_limit, threads_bundle
+
+        args = parse(self.threads, line)
+        if args is not None:
+            ns = self.shell.user_ns
+            display(threads_bundle(self.client(), ns, limit=check_limit(args.limit), hidden=self.shell.user_ns_hidden))
+
+    @magic_arguments(name="agent state")
+    @argument("var", nargs="?", help="A variable holding a thread ID (default: the thread of the last run).")
+    def state(self, line: str) -> None:
+        """A thread's current values, next nodes and pending interrupts."""
+        from .inspection import resolve_thread, state_bundle
+
+        args = parse(self.state, line)
+        if args is not None:
+            label, thread_id = resolve_thread(self.shell.user_ns, args.var, self.shell.user_ns_hidden)
+            display(state_bundle(self.client(), label, thread_id))
+
+    @magic_arguments(name="agent history")
+    @argument("var", nargs="?", help="A variable holding a thread ID (default: the thread of the last run).")
+    @argument("--limit", type=int, default=10, help="How many checkpoints (default: 10).")
+    def history(self, line: str) -> None:
+        """A thread's checkpoints, newest first."""
+        from .inspection import check_limit, history_bundle, resolve_thread
+
+        args = parse(self.history, line)
+        if args is not None:
+            limit = check_limit(args.limit)
+            label, thread_id = resolve_thread(self.shell.user_ns, args.var, self.shell.user_ns_hidden)
+            display(history_bundle(self.client(), label, thread_id, limit=limit))
+
+    @magic_arguments(name="agent graph")
+    @argument("assistant", help="A graph name (e.g. chat), an assistant name or an assistant ID.")
+    @argument("--xray", action="store_true", help="Draw the nodes inside subgraphs too.")
+    def graph(self, line: str) -> None:
+        """Draw an assistant's graph: nodes and edges (dashed: conditional)."""
+        from .inspection import graph_bundle
+
+        args = parse(self.graph, line)
+        if args is not None:
+            display(graph_bundle(self.client(), args.assistant, xray=args.xray))
 
     @magic_arguments(name="agent record")
     @argument("path", nargs="?", help="The cassette file, e.g. my_notebook.cassette.json next to the notebook.")

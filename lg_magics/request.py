@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .exceptions import AgentUsageError
+from .interpolate import interpolate
 from .protocol import DEFAULT_STREAM_MODES, MULTITASK_STRATEGIES, STREAM_MODES, run_body
 from .variables import check_name, thread_var_name
 
@@ -67,17 +68,49 @@ def json_argument(text: Optional[str], flag: str, namespace: Mapping[str, Any]) 
         value = namespace[text]
     else:
         try:
-            value = json.loads(text)
+            value = parse_literal(text)
         except ValueError:
-            try:
-                value = ast.literal_eval(text)
-            except (ValueError, SyntaxError):
-                raise AgentUsageError(
-                    f"{flag} takes a JSON object such as '{{\"key\": 1}}' or the name of a dict variable, not {text!r}."
-                ) from None
+            raise AgentUsageError(
+                f"{flag} takes a JSON object such as '{{\"key\": 1}}' or the name of a dict variable, not {text!r}."
+            ) from None
     if not isinstance(value, dict):
         raise AgentUsageError(f"{flag} needs a JSON object (a dict), got {type(value).__name__}.")
     return value
+
+
+def parse_literal(text: str) -> Any:
+    """JSON, else a Python literal (single quotes, True/None, a trailing comma); ValueError if neither
+    or if the value cannot travel as JSON (a set, bytes)."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    except ValueError:
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
+            raise ValueError(str(exc)) from None
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
+def json_input(text: str) -> Any:
+    """The cell of ``--json``: the graph's input as JSON or a Python literal."""
+    try:
+        return parse_literal(text)
+    except ValueError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else "not JSON"
+        raise AgentUsageError(
+            f"--json: the cell is not a JSON value or Python literal ({reason}); write the input like {{\"text\": \"hello\"}}."
+        ) from None
+
+
+def cell_input(text: str, *, as_json: bool = False) -> Any:
+    """The run input for a cell: one human message, or with ``--json`` the value the cell spells."""
+    return json_input(text) if as_json else {"messages": [{"role": "human", "content": text}]}
 
 
 def resume_value(text: str) -> Any:
@@ -92,10 +125,17 @@ def build_request(args: Any, cell: str, namespace: Mapping[str, Any], *, thread_
     """Validate the parsed arguments of ``%%agent`` and build the request."""
     assistant = (args.assistant or "").strip()
     if not assistant:
-        raise AgentUsageError("Name the assistant: %%agent ASSISTANT (a graph name such as chat, or an assistant ID).")
+        raise AgentUsageError(
+            "Name the assistant: %%agent ASSISTANT (a graph name such as chat, or an assistant ID), "
+            "or set %config AgentMagics.default_assistant."
+        )
     text = cell.strip("\n")
     if not text.strip():
         raise AgentUsageError(f"The cell is empty: write the message to send below %%agent {assistant}.")
+    if not getattr(args, "no_interpolate", False):
+        text = interpolate(text, namespace)
+    if getattr(args, "quiet", False) and args.background:
+        raise AgentUsageError("--quiet shows nothing and --background shows the run while you work: choose one.")
     modes = tuple(args.stream_mode or DEFAULT_STREAM_MODES)
     for mode in modes:
         if mode not in STREAM_MODES:
@@ -120,7 +160,7 @@ def build_request(args: Any, cell: str, namespace: Mapping[str, Any], *, thread_
     command = {"resume": resume_value(text)} if args.resume else None
     return RunRequest(
         assistant=assistant,
-        input=None if command else {"messages": [{"role": "human", "content": text}]},
+        input=None if command else cell_input(text, as_json=getattr(args, "json", False)),
         command=command,
         shown_input=text,
         stream_modes=modes,

@@ -1,0 +1,232 @@
+"""What the ``%agent`` inspection commands show: assistants, threads, state, history, graph, info.
+
+Each function asks the server what it needs and returns a mimebundle (HTML
+and a deterministic plain-text twin, see :mod:`tables`); the magics only
+parse arguments and display. Values are shortened to one line each: the
+point is to see at a glance, the full data is one client call away.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from typing import Any, Optional
+
+from .client import Client
+from .exceptions import AgentUsageError, ThreadNotFound
+from .protocol import is_uuid
+from .result import RunResult
+from .tables import Table, bundle
+from .transcript import compact, message_text
+
+#: IPython's own output-cache names (``_``, ``__``, ``_5``, ``_i5``...) are never thread variables.
+_CACHE_NAME = re.compile(r"_+|_i+|_i?\d+")
+_ROLES = {"human": "human", "user": "human", "ai": "ai", "assistant": "ai", "tool": "tool", "system": "system"}
+
+
+# -- assistants ---------------------------------------------------------------------------------
+def assistants_bundle(client: Client) -> dict[str, str]:
+    assistants = sorted(client.search_assistants(limit=100), key=lambda a: (str(a.get("name")), str(a.get("assistant_id"))))
+    rows = [
+        [str(a.get("name") or ""), str(a.get("graph_id") or ""), str(a.get("version") or ""), str(a.get("assistant_id"))]
+        for a in assistants
+    ]
+    table = Table(["name", "graph", "version", "assistant ID"], rows, code=frozenset({"assistant ID"}), empty="No assistants.")
+    return bundle(f"{len(rows)} assistants on {client.url}", table)
+
+
+# -- values, shortened --------------------------------------------------------------------------
+def message_line(message: Any, limit: int = 60) -> str:
+    """``[ai] text`` for a serialized message, on one line."""
+    if not isinstance(message, dict):
+        return compact(message, limit)
+    role = _ROLES.get(str(message.get("type") or message.get("role") or ""), str(message.get("type") or "?"))
+    text = message_text(message.get("content"))
+    if not text and message.get("tool_calls"):
+        text = "calls " + ", ".join(str(c.get("name")) for c in message["tool_calls"] if isinstance(c, dict))
+    return f"[{role}] {compact(text, limit)}"
+
+
+def value_line(key: str, value: Any, limit: int = 60) -> str:
+    if key == "messages" and isinstance(value, list):
+        if not value:
+            return "no messages"
+        count = f"{len(value)} message" + ("s" if len(value) != 1 else "")
+        return f"{count}, last {message_line(value[-1], limit)}"
+    return compact(value, limit)
+
+
+def values_summary(values: Any, limit: int = 60) -> str:
+    """A whole state on one line: the message count and last message, then the other keys."""
+    if not isinstance(values, dict) or not values:
+        return "(empty)"
+    parts = []
+    if "messages" in values:
+        parts.append(value_line("messages", values["messages"], limit // 2))
+    others = {k: v for k, v in values.items() if k != "messages"}
+    if others:
+        parts.append(compact(others, limit - sum(map(len, parts))))
+    return "; ".join(parts)
+
+
+def _interrupts(state: Mapping[str, Any]) -> list[Any]:
+    interrupts = state.get("interrupts") or []
+    if not interrupts:
+        for task in state.get("tasks") or []:
+            interrupts += (task or {}).get("interrupts") or []
+    return [i.get("value") if isinstance(i, dict) else i for i in interrupts]
+
+
+# -- threads ------------------------------------------------------------------------------------
+def thread_variables(namespace: Mapping[str, Any], hidden: Collection[str] = ()) -> list[tuple[str, str]]:
+    """(name, thread ID) for each notebook variable holding a thread ID, by name."""
+    found = []
+    for name, value in namespace.items():
+        if name in hidden or _CACHE_NAME.fullmatch(name) or not isinstance(value, str):
+            continue
+        if is_uuid(value):
+            found.append((name, value))
+    return sorted(found)
+
+
+def _thread_row(variable: str, thread_id: str, thread: Optional[dict[str, Any]]) -> list[str]:
+    if thread is None:
+        return [variable, "", "not on this server", "", thread_id]
+    graph = str((thread.get("metadata") or {}).get("graph_id") or "")
+    return [variable, graph, str(thread.get("status") or ""), values_summary(thread.get("values"), 40), thread_id]
+
+
+def threads_bundle(client: Client, namespace: Mapping[str, Any], *, limit: int = 10, hidden: Collection[str] = ()) -> dict[str, str]:
+    rows, seen = [], set()
+    for name, thread_id in thread_variables(namespace, hidden):
+        try:
+            thread: Optional[dict[str, Any]] = client.get_thread(thread_id)
+        except ThreadNotFound:
+            thread = None
+        rows.append(_thread_row(name, thread_id, thread))
+        seen.add(thread_id)
+    mine = len(rows)
+    # Ask for as many more as we already list, so that --limit counts only the others.
+    found = client.search_threads(limit=limit + len(seen))
+    others = [t for t in found if t.get("thread_id") not in seen][:limit]
+    rows += [_thread_row("", str(t["thread_id"]), t) for t in others]
+    columns = ["variable", "graph", "status", "values", "thread ID"]
+    table = Table(columns, rows, code=frozenset({"variable", "thread ID"}), empty="No threads.")
+    intro = f"{mine} thread{'s' if mine != 1 else ''} in notebook variables, {len(others)} more on the server (most recently updated first"
+    intro += f"; pass --limit N to see more than {limit})" if len(found) >= limit + len(seen) else ")"
+    return bundle(intro, table)
+
+
+def resolve_thread(namespace: Mapping[str, Any], var: Optional[str], hidden: Collection[str] = ()) -> tuple[str, str]:
+    """(label, thread ID) for ``%agent state/history [VAR]``.
+
+    VAR is a variable holding a thread ID, or a thread ID itself. Without it:
+    the thread of the last run (``_agent``), else the only thread variable.
+    """
+    if var:
+        if is_uuid(var):
+            return var, var
+        if not var.isidentifier():
+            raise AgentUsageError(f"Name a variable that holds a thread ID (such as chat_thread), not {var!r}.")
+        if var not in namespace:
+            raise AgentUsageError(f"No variable {var}: name one that holds a thread ID, such as chat_thread.")
+        value = namespace[var]
+        if not is_uuid(value):
+            raise AgentUsageError(f"{var} holds a {type(value).__name__}, not a thread ID.")
+        return var, str(value)
+    last = namespace.get("_agent")
+    if isinstance(last, RunResult) and last.thread_id:
+        return last.transcript.thread_var or "the last run's thread", last.thread_id
+    variables = thread_variables(namespace, hidden)
+    if len(variables) == 1:
+        return variables[0]
+    names = ", ".join(name for name, _ in variables) or "none yet"
+    raise AgentUsageError(f"Which thread? Pass a thread variable (thread variables: {names}).")
+
+
+def _missing(label: str, thread_id: str, client: Client) -> ThreadNotFound:
+    return ThreadNotFound(f"Thread {thread_id} ({label}) is not on the server at {client.url}.", 404)
+
+
+def state_bundle(client: Client, label: str, thread_id: str) -> dict[str, str]:
+    try:
+        thread = client.get_thread(thread_id)
+        state = client.get_state(thread_id)
+    except ThreadNotFound:
+        raise _missing(label, thread_id, client) from None
+    metadata = state.get("metadata") or {}
+    head = f"{label}: {thread.get('status', '?')}"
+    if metadata.get("step") is not None:
+        head += f" · step {metadata['step']}"
+    head += f" · next: {', '.join(state.get('next') or []) or 'none'}"
+    values = state.get("values") if isinstance(state.get("values"), dict) else {}
+    rows = [[key, value_line(key, value, 80)] for key, value in values.items()]
+    parts: list[Any] = [head, Table(["key", "value"], rows, empty="No values yet.")]
+    parts += [f"Waiting for input: {compact(value, 200)}" for value in _interrupts(state)]
+    error = thread.get("error")
+    if thread.get("status") == "error" and isinstance(error, dict):
+        parts.append(f"Error: {error.get('error')}: {error.get('message')}")
+    return bundle(*parts)
+
+
+def history_bundle(client: Client, label: str, thread_id: str, *, limit: int = 10) -> dict[str, str]:
+    try:
+        checkpoints = client.get_history(thread_id, limit=limit)
+    except ThreadNotFound:
+        raise _missing(label, thread_id, client) from None
+    rows = []
+    for checkpoint in checkpoints:
+        metadata = checkpoint.get("metadata") or {}
+        step = metadata.get("step")
+        waiting = " (waiting for input)" if _interrupts({"tasks": checkpoint.get("tasks")}) else ""
+        rows.append(
+            [
+                "" if step is None else str(step),
+                str(metadata.get("source") or ""),
+                (", ".join(checkpoint.get("next") or []) or "-") + waiting,
+                values_summary(checkpoint.get("values"), 50),
+                str(checkpoint.get("checkpoint_id") or ""),
+            ]
+        )
+    table = Table(["step", "source", "next", "values", "checkpoint ID"], rows, code=frozenset({"checkpoint ID"}), empty="No checkpoints.")
+    more = " (pass --limit N for more)" if len(rows) >= limit else ""
+    return bundle(f"{label}: {len(rows)} checkpoints, newest first{more}", table)
+
+
+# -- graph --------------------------------------------------------------------------------------
+def graph_bundle(client: Client, assistant: str, *, xray: bool = False) -> dict[str, str]:
+    from .diagram import graph_bundle as draw
+    from .runner import resolve_assistant
+
+    # The graph endpoint takes graph names and IDs; a custom assistant's name needs its ID.
+    assistant_id = assistant if is_uuid(assistant) else resolve_assistant(client, assistant)
+    return draw(client.get_graph(assistant_id, xray=xray), assistant)
+
+
+# -- info ---------------------------------------------------------------------------------------
+def info_lines(
+    client: Client,
+    *,
+    graphs: Optional[list[str]],
+    embedded_log: Optional[str],
+    key_from: Optional[str],
+    settings: Mapping[str, Any],
+) -> list[str]:
+    """What ``%agent info`` prints. ``graphs`` None: ask the server (it is not the one we served)."""
+    info = client.info() or {}
+    if graphs is None:
+        graphs = sorted({str(a.get("graph_id")) for a in client.search_assistants(limit=100)})
+    where = f" (embedded, log: {embedded_log})" if embedded_log else ""
+    lines = [
+        f"URL: {client.url}{where}",
+        f"Server: langgraph-api {info.get('version', '?')}, langgraph {info.get('langgraph_py_version', '?')}",
+        f"Graphs: {', '.join(graphs) or 'none'}",
+        f"API key: {'from ' + key_from + ' (never shown)' if key_from else 'none'}",
+    ]
+    return lines + [f"{name}: {value}" for name, value in settings.items()]
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= 1000:
+        raise AgentUsageError(f"--limit takes a number from 1 to 1000, not {limit}.")
+    return limit
