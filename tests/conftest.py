@@ -81,3 +81,15 @@ def shell(server: EmbeddedServer) -> Iterator[Shell]:
     yield s
     magics = s.ip.magics_manager.registry["AgentMagics"]
     magics.url = ""
+
+
+@pytest.fixture(scope="session")
+def wordcount_server() -> Iterator[EmbeddedServer]:
+    """A second real server with tests/graphs: ``wordcount`` takes ``{"text": ...}``, not messages
+    (every demo graph takes messages)."""
+    from pathlib import Path
+
+    embedded = EmbeddedServer(Path(__file__).parent / "graphs" / "langgraph.json")
+    embedded.start()
+    yield embedded
+    embedded.stop()
