@@ -48,6 +48,23 @@ def text_outputs(nb: nbformat.NotebookNode) -> str:
     return "\n".join(lines)
 
 
+def execute(path: Path, timeout: int = 300) -> tuple[nbformat.NotebookNode, CellExecutionError | None]:
+    """Run every cell in a fresh kernel whose working folder is the notebook's; not yet stabilized."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        record_timing=False,
+        resources={"metadata": {"path": str(path.parent.resolve())}},
+    )
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        return nb, exc
+    return nb, None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebook", type=Path)
@@ -56,19 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=300)
     args = parser.parse_args(argv)
 
-    nb = nbformat.read(args.notebook, as_version=4)
-    client = NotebookClient(
-        nb,
-        timeout=args.timeout,
-        kernel_name="python3",
-        record_timing=False,
-        resources={"metadata": {"path": str(args.notebook.parent.resolve())}},
-    )
-    failed = None
-    try:
-        client.execute()
-    except CellExecutionError as exc:
-        failed = exc
+    nb, failed = execute(args.notebook, args.timeout)
     stabilize(nb)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, args.output)

@@ -12,10 +12,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SANITIZE = ROOT / "notebooks" / "nbval-sanitize.cfg"
+GRAPHS = ROOT / "lg_magics" / "demo" / "langgraph.json"
 
 
 def run_nbval() -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nbval"]
+    # Our own pytest plugin: one embedded server for the session, as users run it.
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nbval", "--agent-server", str(GRAPHS)]
     command += ["--nbval-sanitize-with", str(SANITIZE), *map(str, NOTEBOOKS)]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
