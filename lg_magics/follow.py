@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from .exceptions import StreamInterrupted
+from .exceptions import ServerUnreachable, StreamInterrupted
 from .protocol import ACTIVE_STATUSES, RECONNECT_DELAYS, Event, EventCursor
 
 if TYPE_CHECKING:
@@ -47,12 +47,12 @@ class Follower:
         run_id: Optional[str],
         cursor: Optional[EventCursor] = None,
         *,
-        delays: tuple[float, ...] = RECONNECT_DELAYS,
+        delays: Optional[tuple[float, ...]] = None,
     ) -> None:
         self.thread_id = thread_id
         self.run_id = run_id
         self.cursor = cursor or EventCursor()
-        self.delays = delays
+        self.delays = RECONNECT_DELAYS if delays is None else delays
         self.status: Optional[str] = None
         self.reconnects = 0
 
@@ -60,7 +60,7 @@ class Follower:
         if event.event == "metadata" and isinstance(event.data, dict) and not self.run_id:
             self.run_id = event.data.get("run_id")
 
-    def _next_delay(self, attempt: int, error: Optional[StreamInterrupted]) -> float:
+    def _next_delay(self, attempt: int, error: Optional[Exception]) -> float:
         if self.thread_id is None:
             raise StreamInterrupted(STATELESS_DROP) from None
         if self.run_id is None:
@@ -91,7 +91,7 @@ class Follower:
                 self.status = client.get_run(self.thread_id, self.run_id).get("status")
                 if self.status not in ACTIVE_STATUSES:
                     return
-            except StreamInterrupted as exc:
+            except (StreamInterrupted, ServerUnreachable) as exc:  # a rejoin that fails is one more try
                 stream, error = None, exc
             sleep(self._next_delay(attempt, error))
             attempt += 1
@@ -111,7 +111,7 @@ class Follower:
                 self.status = (await client.get_run(self.thread_id, self.run_id)).get("status")
                 if self.status not in ACTIVE_STATUSES:
                     return
-            except StreamInterrupted as exc:
+            except (StreamInterrupted, ServerUnreachable) as exc:  # a rejoin that fails is one more try
                 error = exc
             await asyncio.sleep(self._next_delay(attempt, error))
             attempt += 1

@@ -225,7 +225,6 @@ class RunView:
             self._call(self.on_resume, field.value)
 
         button.on_click(resume)
-        field.on_submit(resume)
         return (field, button)
 
     def _call(self, handler: Optional[Callable[..., None]], *args: Any) -> None:

@@ -98,6 +98,12 @@ class EchoChatModel(BaseChatModel):
     def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self.reply))])
 
+    async def _agenerate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        # Without a messages stream mode the model is invoked, not streamed: take as long anyway.
+        if self.delay:
+            await asyncio.sleep(self.delay * len(_TOKEN.findall(self.reply)))
+        return self._generate(messages)
+
     def _stream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         raise NotImplementedError("the demo model streams asynchronously only")
 

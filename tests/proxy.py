@@ -1,0 +1,90 @@
+"""A small loopback TCP proxy that can cut a run's stream mid-way.
+
+The real server never drops a connection on its own; this sits between the
+client and the real server and hangs up on the next run stream after a given
+number of response bytes, so reconnects are tested against the real server.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+from typing import Optional
+
+
+class CuttingProxy:
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream = ("127.0.0.1", upstream_port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._cuts: list[tuple[str, int]] = []  # (request prefix, bytes to let through)
+        self.cut_count = 0
+        self._lock = threading.Lock()
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def cut_next(self, request_prefix: str, after_bytes: int, times: int = 1) -> None:
+        """Hang up on the next ``times`` requests starting with ``request_prefix`` (e.g. "POST /threads/")
+        after ``after_bytes`` bytes of their response."""
+        with self._lock:
+            self._cuts += [(request_prefix, after_bytes)] * times
+
+    def close(self) -> None:
+        self._closed = True
+        self.listener.close()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        upstream = socket.create_connection(self.upstream)
+        # Connections are kept alive across requests: a limit counts from the bytes sent so far.
+        state: dict[str, Optional[int]] = {"limit": None, "sent": 0}
+        threading.Thread(target=self._requests, args=(client, upstream, state), daemon=True).start()
+        try:
+            while True:
+                data = upstream.recv(65536)
+                if not data:
+                    break
+                sent = state["sent"] or 0
+                limit = state["limit"]
+                if limit is not None and sent + len(data) >= limit:
+                    client.sendall(data[: max(0, limit - sent)])
+                    self.cut_count += 1
+                    # An abrupt reset, as when a network path dies. shutdown() wakes the thread
+                    # blocked reading this socket; close() alone would leave the connection open.
+                    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    for sock in (client, upstream):
+                        sock.shutdown(socket.SHUT_RDWR)
+                    break
+                client.sendall(data)
+                state["sent"] = sent + len(data)
+        except OSError:
+            pass
+        finally:
+            client.close()
+            upstream.close()
+
+    def _requests(self, client: socket.socket, upstream: socket.socket, state: dict) -> None:
+        try:
+            while True:
+                data = client.recv(65536)
+                if not data:
+                    break
+                text = data[:200].decode("latin-1")
+                with self._lock:
+                    for index, (prefix, after) in enumerate(self._cuts):
+                        if text.startswith(prefix) and "/stream " in text.split("\r\n", 1)[0]:
+                            state["limit"] = (state["sent"] or 0) + after
+                            del self._cuts[index]
+                            break
+                upstream.sendall(data)
+        except OSError:
+            pass
