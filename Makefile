@@ -25,6 +25,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/notebooks.py
 
 # Re-execute the notebooks in place (after changing them), so nbval has fresh outputs.
 notebooks: $(STAMP)

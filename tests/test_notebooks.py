@@ -16,8 +16,10 @@ GRAPHS = ROOT / "lg_magics" / "demo" / "langgraph.json"
 
 
 def run_nbval() -> subprocess.CompletedProcess[str]:
-    # Our own pytest plugin: one embedded server for the session, as users run it.
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nbval", "--agent-server", str(GRAPHS)]
+    # Our own pytest plugin: one embedded server for the session, as users run it, shared by two
+    # xdist workers (loadscope keeps each notebook's cells in order on one worker).
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "2", "--dist", "loadscope"]
+    command += ["--nbval", "--agent-server", str(GRAPHS)]
     command += ["--nbval-sanitize-with", str(SANITIZE), *map(str, NOTEBOOKS)]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
