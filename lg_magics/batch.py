@@ -28,7 +28,7 @@ from .render import status_label
 from .request import RunRequest
 from .result import RunResult
 from .settings import check_concurrency
-from .transcript import CANCELLED, ERROR, SUCCESS, WAITING, Transcript
+from .transcript import CANCELLED, ERROR, SUCCESS, WAITING, Transcript, compact
 
 #: Flags that make no sense for stateless runs shown only as a progress bar.
 _NOT_WITH_MAP = (("thread", "--thread"), ("new", "--new"), ("multitask", "--multitask"), ("resume", "--resume"), ("background", "--background"), ("wait", "--wait"))
@@ -103,7 +103,8 @@ def counts_text(results: Sequence[Optional[RunResult]]) -> str:
 
 def _failure(label: str, result: RunResult) -> str:
     error = result.error or {}
-    return f"item {label} {status_label(result.status)}: {error.get('error', 'Error')}: {error.get('message', '')}".rstrip(": ")
+    message = compact(str(error.get("message") or ""), 160)  # one line: server messages may have several
+    return f"item {label} {status_label(result.status)}: {error.get('error', 'Error')}: {message}".rstrip(": ")
 
 
 def summary_lines(results: Sequence[RunResult], labels: Sequence[str]) -> list[str]:

@@ -13,7 +13,8 @@ class AgentError(Exception):
     """Base class: a problem the user can act on, shown as one line."""
 
     def _render_traceback_(self) -> list[str]:
-        return [f"{type(self).__name__}: {self}"]
+        # One line even when a server's message has several (LangGraph appends a troubleshooting URL).
+        return [f"{type(self).__name__}: {' '.join(str(self).split())}"]
 
 
 class AgentUsageError(UsageError, AgentError):

@@ -32,6 +32,8 @@ def parse(func: Callable[..., Any], line: str) -> Any:
         return parse_argstring(func, line)
     except UsageError as exc:
         raise AgentUsageError(f"{exc}. See %agent? for usage.") from None
+    except ValueError as exc:  # shlex: an unclosed quote
+        raise AgentUsageError(f"{exc} in {line.strip()!r}: close the quote, or escape it with a backslash.") from None
 
 
 def display(obj: Any) -> None:
