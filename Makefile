@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/notebooks.py
+	$(BIN)/python benchmarks/batch.py
 
 # Re-execute the notebooks in place (after changing them), so nbval has fresh outputs.
 notebooks: $(STAMP)
