@@ -168,13 +168,25 @@ CELLS = [
 ]
 
 
-@pytest.fixture()
-def cassette_shell(shell: Shell) -> Iterator[Shell]:
-    """The shell, left without a cassette and without thread variables afterwards."""
-    yield shell
-    shell.line("record --off")
+def new_kernel(shell: Shell) -> Any:
+    """Fresh magics in the shell, as in a new kernel: no connection, cassette or cache from earlier cells.
+
+    Recording and replaying happen in different kernels; state cached by an earlier test
+    would change which requests are sent."""
+    from lg_magics.magics import AgentMagics
+
+    magics = AgentMagics(shell=shell.ip)
+    shell.ip.register_magics(magics)
     for name in [n for n in shell.ns if n.endswith("_thread")]:
         del shell.ns[name]
+    return magics
+
+
+@pytest.fixture()
+def cassette_shell(shell: Shell) -> Iterator[Shell]:
+    """The shell, left with fresh magics (no cassette) and without thread variables afterwards."""
+    yield shell
+    new_kernel(shell)
 
 
 def _summaries(shell: Shell, cells: list[tuple[str, str]]) -> list[str]:
@@ -195,13 +207,13 @@ def test_recorded_runs_replay_identically_with_no_server(
     cells = [*CELLS, (f"{name} --stateless", SEED)]  # a custom assistant by name: a 422, a search, a run
     path = tmp_path / "notebook.cassette.json"
 
+    new_kernel(shell)
     shell.line(f"record {path} --mode record")
     shell.line(f"connect {server.url}")
     recorded = _summaries(shell, cells)
     assert "Nice to meet you, **Bagatur**!" in recorded[0] and "[error] ValueError" in recorded[6]
 
-    for variable in [n for n in shell.ns if n.endswith("_thread")]:
-        del shell.ns[variable]
+    new_kernel(shell)
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     shell.line(f"record {path} --mode replay")
     shell.line(f"connect {dead}")
@@ -260,9 +272,9 @@ def test_serve_in_replay_starts_nothing_and_prints_the_recorded_line(
     cassette_shell: Shell, server: EmbeddedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     shell = cassette_shell
-    magics = shell.ip.magics_manager.registry["AgentMagics"]
     path = tmp_path / "c.json"
     monkeypatch.setenv("LG_MAGICS_URL", server.url)  # recorded through a shared server, like under the plugin
+    new_kernel(shell)
     shell.line(f"record {path} --mode record")
     shell.line("serve")
     shell.cell("chat --stateless", SEED)
@@ -271,6 +283,7 @@ def test_serve_in_replay_starts_nothing_and_prints_the_recorded_line(
     first = capsys.readouterr().out
 
     monkeypatch.setenv("LG_MAGICS_URL", f"http://127.0.0.1:{free_port()}")
+    magics = new_kernel(shell)
     shell.line(f"record {path} --mode replay")
     shell.line("serve")
     assert magics.server is None  # nothing was started
@@ -283,11 +296,11 @@ def test_serve_in_replay_starts_nothing_and_prints_the_recorded_line(
 
 def test_cassette_from_the_environment(cassette_shell: Shell, server: EmbeddedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shell = cassette_shell
-    magics = shell.ip.magics_manager.registry["AgentMagics"]
     path = tmp_path / "env.cassette.json"
     monkeypatch.setenv("LG_MAGICS_CASSETTE", str(path))
     monkeypatch.setenv("LG_MAGICS_RECORD_MODE", "record")
-    magics._cassette_env_read = False  # as in a fresh kernel
+    magics = new_kernel(shell)
+    shell.line(f"connect {server.url}")
     shell.cell("chat --stateless", QUESTION)
     assert magics.cassette is not None and magics.cassette.path == path
     assert "What is my name and how old am I?" in path.read_text()
