@@ -281,7 +281,10 @@ class _Recorder:
 
     def feed(self, chunk: bytes) -> None:
         if self.decoder is not None:
-            self.response["events"].extend(self.decoder.feed(chunk))
+            events = self.decoder.feed(chunk)
+            if events:
+                with self.cassette._lock:
+                    self.response["events"].extend(events)
         else:
             self.body += chunk
 
@@ -291,10 +294,11 @@ class _Recorder:
         self.closed = True
         if self.decoder is None:
             text = self.body.decode("utf-8", "replace")
-            try:
-                self.response["json"] = json.loads(text)
-            except ValueError:
-                self.response["text"] = text
+            with self.cassette._lock:  # another stream may be saving the cassette right now
+                try:
+                    self.response["json"] = json.loads(text)
+                except ValueError:
+                    self.response["text"] = text
         self.cassette.save()
 
 
@@ -406,7 +410,8 @@ class Cassette:
 
     def save(self) -> None:
         with self._lock:
-            text = redact(dumps(self.serve, self.interactions), self.secrets)
+            # Keys set after the cassette was opened count too: the client reads the environment again.
+            text = redact(dumps(self.serve, self.interactions), {*self.secrets, *secrets_from_env()})
             self.path.parent.mkdir(parents=True, exist_ok=True)
             partial = self.path.with_name(f".{self.path.name}.partial")
             partial.write_text(text, encoding="utf-8")
