@@ -31,7 +31,8 @@ def parse(func: Callable[..., Any], line: str) -> Any:
     try:
         return parse_argstring(func, line)
     except UsageError as exc:
-        raise AgentUsageError(f"{exc}. See %agent? for usage.") from None
+        hint = " Quote JSON that has spaces: --context '{\"delay\": 0.1}'." if "{" in line and "unrecognized" in str(exc) else ""
+        raise AgentUsageError(f"{exc}.{hint} See %agent? for usage.") from None
     except ValueError as exc:  # shlex: an unclosed quote
         raise AgentUsageError(f"{exc} in {line.strip()!r}: close the quote, or escape it with a backslash.") from None
 

@@ -93,3 +93,14 @@ def wordcount_server() -> Iterator[EmbeddedServer]:
     embedded.start()
     yield embedded
     embedded.stop()
+
+
+@pytest.fixture(scope="module")
+def kernel(server: EmbeddedServer) -> Iterator[Any]:
+    """A real IPython kernel (one per test module) with lg_magics loaded and connected."""
+    from .kernel import Kernel
+
+    k = Kernel()
+    k.execute(f"%load_ext lg_magics\n%agent connect {server.url}")
+    yield k
+    k.stop()

@@ -3,40 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from jupyter_client.manager import start_new_kernel
 
-
-class Kernel:
-    def __init__(self) -> None:
-        self.manager, self.client = start_new_kernel(kernel_name="python3")
-
-    def execute(self, code: str, timeout: float = 60.0) -> list[dict[str, Any]]:
-        """Run ``code``; return every iopub message of that execution until the kernel is idle."""
-        msg_id = self.client.execute(code)
-        messages = []
-        while True:
-            msg = self.client.get_iopub_msg(timeout=timeout)
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                return messages
-            messages.append(msg)
-
-    def stop(self) -> None:
-        self.client.stop_channels()
-        self.manager.shutdown_kernel(now=True)
-
-
-@pytest.fixture(scope="module")
-def kernel(server) -> Iterator[Kernel]:
-    k = Kernel()
-    k.execute(f"%load_ext lg_magics\n%agent connect {server.url}")
-    yield k
-    k.stop()
+from .kernel import Kernel
 
 
 def _of_type(messages: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:

@@ -185,6 +185,7 @@ def test_server_unreachable(shell) -> None:
         ("chat --context [1]", SEED, "--context needs a JSON object"),
         ("chat --thread 1x", SEED, "--thread needs a Python variable name"),
         ("chat --bogus", SEED, "unrecognized arguments: --bogus"),
+        ('chat --context {"delay": 1}', SEED, "Quote JSON that has spaces"),
         ("chat --multitask sometimes", SEED, "--multitask takes one of"),
     ],
 )
