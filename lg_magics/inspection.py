@@ -56,17 +56,13 @@ def value_line(key: str, value: Any, limit: int = 60) -> str:
     return compact(value, limit)
 
 
-def values_summary(values: Any, limit: int = 60) -> str:
-    """A whole state on one line: the message count and last message, then the other keys."""
+def values_summary(values: Any, limit: int = 70) -> str:
+    """A whole state on one line: the other keys first (short, telling), then the messages."""
     if not isinstance(values, dict) or not values:
         return "(empty)"
-    parts = []
-    if "messages" in values:
-        parts.append(value_line("messages", values["messages"], limit // 2))
-    others = {k: v for k, v in values.items() if k != "messages"}
-    if others:
-        parts.append(compact(others, limit - sum(map(len, parts))))
-    return "; ".join(parts)
+    others = ", ".join(f"{k}: {compact(v, 30)}" for k, v in values.items() if k != "messages")
+    messages = value_line("messages", values["messages"], limit) if "messages" in values else ""
+    return compact("; ".join(part for part in (others, messages) if part), limit)
 
 
 def _interrupts(state: Mapping[str, Any]) -> list[Any]:
@@ -93,7 +89,7 @@ def _thread_row(variable: str, thread_id: str, thread: Optional[dict[str, Any]])
     if thread is None:
         return [variable, "", "not on this server", "", thread_id]
     graph = str((thread.get("metadata") or {}).get("graph_id") or "")
-    return [variable, graph, str(thread.get("status") or ""), values_summary(thread.get("values"), 40), thread_id]
+    return [variable, graph, str(thread.get("status") or ""), values_summary(thread.get("values"), 60), thread_id]
 
 
 def threads_bundle(client: Client, namespace: Mapping[str, Any], *, limit: int = 10, hidden: Collection[str] = ()) -> dict[str, str]:
@@ -184,7 +180,7 @@ def history_bundle(client: Client, label: str, thread_id: str, *, limit: int = 1
                 "" if step is None else str(step),
                 str(metadata.get("source") or ""),
                 (", ".join(checkpoint.get("next") or []) or "-") + waiting,
-                values_summary(checkpoint.get("values"), 50),
+                values_summary(checkpoint.get("values"), 60),
                 str(checkpoint.get("checkpoint_id") or ""),
             ]
         )
@@ -220,7 +216,7 @@ def info_lines(
     lines = [
         f"URL: {client.url}{where}",
         f"Server: langgraph-api {info.get('version', '?')}, langgraph {info.get('langgraph_py_version', '?')}",
-        f"Graphs: {', '.join(graphs) or 'none'}",
+        f"Graphs: {', '.join(sorted(graphs)) or 'none'}",
         f"API key: {'from ' + key_from + ' (never shown)' if key_from else 'none'}",
     ]
     return lines + [f"{name}: {value}" for name, value in settings.items()]

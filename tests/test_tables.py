@@ -103,3 +103,16 @@ def test_garbage_graph_json_draws_an_empty_graph() -> None:
     out = graph_bundle({"nodes": "x", "edges": [1, {"source": None}]}, "empty")
     assert out["text/plain"] == "graph empty: 0 nodes, 0 edges (--> always, -.-> conditional)"
     ET.fromstring(out["image/svg+xml"])
+
+
+def test_values_summary_puts_short_values_first_on_one_line() -> None:
+    from lg_magics.inspection import values_summary
+
+    values = {
+        "messages": [{"type": "human", "content": "hi"}, {"type": "ai", "content": "Hello\nthere, Ada!"}],
+        "user_name": "Ada",
+    }
+    assert values_summary(values, 80) == "user_name: Ada; 2 messages, last [ai] Hello there, Ada!"
+    assert values_summary(values, 20) == "user_name: Ada; 2 m…"
+    assert values_summary({}) == "(empty)" and values_summary(None) == "(empty)"
+    assert values_summary({"messages": []}) == "no messages"
