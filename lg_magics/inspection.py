@@ -204,22 +204,25 @@ def info_lines(
     client: Client,
     *,
     graphs: Optional[list[str]],
-    embedded_log: Optional[str],
+    log: Optional[str],
     key_from: Optional[str],
     settings: Mapping[str, Any],
 ) -> list[str]:
-    """What ``%agent info`` prints. ``graphs`` None: ask the server (it is not the one we served)."""
+    """What ``%agent info`` prints. ``graphs`` None: ask the server (it is not the one we served).
+
+    The embedded server's log path (a new temporary folder each time) only on request, so that
+    the usual output is the same on every run of a notebook."""
     info = client.info() or {}
     if graphs is None:
         graphs = sorted({str(a.get("graph_id")) for a in client.search_assistants(limit=100)})
-    where = f" (embedded, log: {embedded_log})" if embedded_log else ""
     lines = [
-        f"URL: {client.url}{where}",
+        f"URL: {client.url}",
         f"Server: langgraph-api {info.get('version', '?')}, langgraph {info.get('langgraph_py_version', '?')}",
         f"Graphs: {', '.join(sorted(graphs)) or 'none'}",
         f"API key: {'from ' + key_from + ' (never shown)' if key_from else 'none'}",
     ]
-    return lines + [f"{name}: {value}" for name, value in settings.items()]
+    lines += [f"{name}: {value}" for name, value in settings.items()]
+    return lines + ([f"Log: {log}"] if log else [])
 
 
 def check_limit(limit: int) -> int:

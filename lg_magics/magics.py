@@ -400,9 +400,11 @@ class AgentMagics(Magics):
         print(f"Connected to {url}.")
 
     @magic_arguments(name="agent info")
+    @argument("--log", action="store_true", help="Also print where the embedded server writes its log.")
     def info(self, line: str) -> None:
         """Where the magics are connected. Never shows the API key."""
-        if parse(self.info, line) is None:
+        args = parse(self.info, line)
+        if args is None:
             return
         url = self.current_url()
         if not url:
@@ -413,8 +415,8 @@ class AgentMagics(Magics):
         key_from = next((name for name in API_KEY_ENV_VARS if (os.environ.get(name) or "").strip()), None)
         settings = {"Default assistant": self.default_assistant or "none", "Stream modes": " ".join(self.stream_modes)}
         served = self.graphs if (self.server or self.borrowed) else None
-        log = str(self.server.log_path) if self.server else None
-        print("\n".join(info_lines(self.client(), graphs=served, embedded_log=log, key_from=key_from, settings=settings)))
+        log = (str(self.server.log_path) if self.server else "none: this kernel did not start the server") if args.log else None
+        print("\n".join(info_lines(self.client(), graphs=served, log=log, key_from=key_from, settings=settings)))
         if self.cassette is not None:
             print(f"Cassette: {self.cassette.path} ({'replaying' if self.cassette.replaying else 'recording'})")
 

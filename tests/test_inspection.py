@@ -171,3 +171,9 @@ def test_every_command_has_help(shell, capsys, command) -> None:
     shell.line(f"{command} --help")
     assert f"\n  %agent {command}" in capsys.readouterr().out
     assert f"%agent {command}" in shell.ip.find_line_magic("agent").__doc__
+
+
+def test_info_log_only_on_request(shell, capsys) -> None:
+    shell.line("info --log")
+    out = capsys.readouterr().out
+    assert out.replace("\x1b[2K\r", "").splitlines()[-1] == "Log: none: this kernel did not start the server"

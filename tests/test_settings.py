@@ -104,7 +104,7 @@ def test_default_assistant_and_stream_modes_apply_to_cells(shell) -> None:
         shell.cell("--stateless", "hello")
 
 
-def test_connect_and_serve_update_the_url_setting(shell, server) -> None:
+def test_connect_and_serve_update_the_url_setting(shell, server, capsys: pytest.CaptureFixture[str]) -> None:
     from lg_magics.server import free_port
 
     magics = shell.ip.magics_manager.registry["AgentMagics"]
@@ -113,6 +113,9 @@ def test_connect_and_serve_update_the_url_setting(shell, server) -> None:
     shell.line(f"serve --port {port}")
     try:
         assert magics.url == f"http://127.0.0.1:{port}" != server.url
+        shell.line("info --log")
+        log = Path(capsys.readouterr().out.splitlines()[-1].removeprefix("Log: "))
+        assert log.name == "server.log" and log.is_file()
     finally:
         shell.line("stop")
     assert magics.url == ""
