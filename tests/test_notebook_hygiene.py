@@ -1,16 +1,18 @@
 """Every notebook re-executed: no diff but masked IDs, no API key anywhere, and pure %%agent notebooks replayed.
 
-One pass executes each notebook the way ``make notebooks`` does (scripts/execute_notebook.py), with a
-made-up API key in the environment, widget state kept (to scan it), and every request recorded to a
-cassette. The kernels reuse one embedded server through ``LG_MAGICS_URL``, as under the pytest plugin,
-while the saved notebooks were executed with their own ``%agent serve``: so a match also shows that
-outputs are the same with and without the plugin.
+Notebooks are executed the way ``make notebooks`` does (scripts/execute_notebook.py), twice: once as
+is, to compare with the saved file, and once with a made-up API key in the environment, widget state
+kept and every request recorded to a cassette, to scan all of it for the key. The kernels reuse one
+embedded server through ``LG_MAGICS_URL``, as under the pytest plugin, while the saved notebooks were
+executed with their own ``%agent serve``: so a match also shows that outputs are the same with and
+without the plugin.
 """
 
 from __future__ import annotations
 
 import configparser
 import copy
+import difflib
 import importlib.util
 import json
 import re
@@ -51,6 +53,13 @@ def sanitized(nb: nbformat.NotebookNode) -> str:
     return text
 
 
+def assert_same(nb: nbformat.NotebookNode, path: Path) -> None:
+    """``nb`` saved over ``path`` would leave no diff but in masked places: else show that diff."""
+    committed = sanitized(nbformat.read(path, as_version=4)).splitlines()
+    diff = list(difflib.unified_diff(committed, sanitized(nb).splitlines(), "committed", "re-executed", n=2, lineterm=""))
+    assert not diff, f"{path.name} would change:\n" + "\n".join(diff[:80])
+
+
 @dataclass
 class Executed:
     notebook: nbformat.NotebookNode  # as executed: widget state kept
@@ -58,41 +67,59 @@ class Executed:
     cassette: Path
 
 
-@pytest.fixture(scope="module")
-def executed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Executed], str]]:
-    """Each notebook executed once with a secret in the environment; and the server's log."""
+def execute_all(folder: Path, secret: bool) -> tuple[dict[str, Executed], str]:
+    """Every notebook executed in its own kernel, all on one server through ``LG_MAGICS_URL``; and its log.
+
+    With ``secret``, a made-up API key is in the environment (the server's too) and every request is
+    recorded to a cassette per notebook. Without, no key and no cassette: what ``make notebooks`` does.
+    """
     script = _script()
-    folder = tmp_path_factory.mktemp("executed")
     results: dict[str, Executed] = {}
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("LANGSMITH_API_KEY", SECRET)  # before the server starts: it must not log it either
-        env.setenv("LG_MAGICS_RECORD_MODE", "record")
+        for name in ("LANGGRAPH_API_KEY", "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY", "LG_MAGICS_CASSETTE", "LG_MAGICS_RECORD_MODE"):
+            env.delenv(name, raising=False)
+        if secret:
+            env.setenv("LANGSMITH_API_KEY", SECRET)  # before the server starts: it must not log it either
+            env.setenv("LG_MAGICS_RECORD_MODE", "record")
         server = EmbeddedServer()
         server.start()
         try:
             env.setenv("LG_MAGICS_URL", server.url)
             for path in NOTEBOOKS:
                 cassette = folder / f"{path.stem}.cassette.json"
-                env.setenv("LG_MAGICS_CASSETTE", str(cassette))
+                if secret:
+                    env.setenv("LG_MAGICS_CASSETTE", str(cassette))
                 nb, error = script.execute(path)
                 results[path.name] = Executed(nb, error, cassette)
             log = server.log_path.read_text(errors="replace") if server.log_path else ""
         finally:
             server.stop()
-    yield results, log
+    return results, log
+
+
+@pytest.fixture(scope="module")
+def reexecuted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Executed]:
+    return execute_all(tmp_path_factory.mktemp("reexecuted"), secret=False)[0]
+
+
+@pytest.fixture(scope="module")
+def with_secret(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Executed], str]:
+    return execute_all(tmp_path_factory.mktemp("with-secret"), secret=True)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_reexecuting_changes_nothing_but_masked_ids(path: Path, executed: tuple[dict[str, Executed], str]) -> None:
-    result = executed[0][path.name]
+def test_reexecuting_changes_nothing_but_masked_ids(path: Path, reexecuted: dict[str, Executed]) -> None:
+    result = reexecuted[path.name]
     assert result.error is None, f"{path.name}: {result.error}"
     nb = copy.deepcopy(result.notebook)
     _script().stabilize(nb)
-    assert sanitized(nb) == sanitized(nbformat.read(path, as_version=4))
+    assert "widgets" not in nb.metadata
+    assert_same(nb, path)
 
 
-def test_no_api_key_in_outputs_widget_state_cassettes_or_logs(executed: tuple[dict[str, Executed], str]) -> None:
-    results, log = executed
+def test_no_api_key_in_outputs_widget_state_cassettes_or_logs(with_secret: tuple[dict[str, Executed], str]) -> None:
+    results, log = with_secret
+    assert [name for name, result in results.items() if result.error] == []
     places = {"server log": log}
     assert any("widgets" in result.notebook.metadata for result in results.values())  # widget state was kept, and scanned
     for name, result in results.items():
@@ -107,9 +134,9 @@ def test_no_api_key_in_outputs_widget_state_cassettes_or_logs(executed: tuple[di
 
 @pytest.mark.parametrize("name", REPLAYABLE)
 def test_recorded_notebook_replays_with_no_server(
-    name: str, executed: tuple[dict[str, Executed], str], monkeypatch: pytest.MonkeyPatch
+    name: str, with_secret: tuple[dict[str, Executed], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    result = executed[0][name]
+    result = with_secret[0][name]
     assert json.loads(result.cassette.read_text())["interactions"]
     monkeypatch.setenv("LG_MAGICS_CASSETTE", str(result.cassette))
     monkeypatch.setenv("LG_MAGICS_RECORD_MODE", "replay")
@@ -119,4 +146,4 @@ def test_recorded_notebook_replays_with_no_server(
     nb, error = script.execute(ROOT / "notebooks" / name)
     assert error is None, error
     script.stabilize(nb)
-    assert sanitized(nb) == sanitized(nbformat.read(ROOT / "notebooks" / name, as_version=4))
+    assert_same(nb, ROOT / "notebooks" / name)

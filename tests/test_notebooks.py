@@ -44,7 +44,7 @@ def test_quickstart_reads_well_without_a_widget_manager() -> None:
 
     nb = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
     body, _ = HTMLExporter().from_notebook_node(nb)
-    # The conversation is in the saved summary: Markdown rendered, once per run.
-    assert body.count("Nice to meet you, <strong>Bagatur</strong>!") == 2
+    # The conversation is in the saved summary: Markdown rendered, once per run (stateful, streamed, waited).
+    assert body.count("Nice to meet you, <strong>Bagatur</strong>!") == 3
     assert "Your name is <strong>Bagatur</strong> and you are <strong>26</strong> years old." in body
     assert "kaboom: the boom node always fails" in body
