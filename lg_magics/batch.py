@@ -31,7 +31,14 @@ from .settings import check_concurrency
 from .transcript import CANCELLED, ERROR, SUCCESS, WAITING, Transcript, compact
 
 #: Flags that make no sense for stateless runs shown only as a progress bar.
-_NOT_WITH_MAP = (("thread", "--thread"), ("new", "--new"), ("multitask", "--multitask"), ("resume", "--resume"), ("background", "--background"), ("wait", "--wait"))
+_NOT_WITH_MAP = (
+    ("thread", "--thread"),
+    ("new", "--new"),
+    ("multitask", "--multitask"),
+    ("resume", "--resume"),
+    ("background", "--background"),
+    ("wait", "--wait"),
+)
 _ORDER = (SUCCESS, WAITING, ERROR, CANCELLED)
 MAX_LISTED = 10
 
@@ -59,7 +66,7 @@ def check_map_args(args: Any) -> None:
 
 def is_dataframe(value: Any) -> bool:
     # Not isinstance: importing pandas just to ask would make every --map pay for it.
-    return type(value).__name__ == "DataFrame" and type(value).__module__.startswith("pandas")
+    return any(c.__name__ == "DataFrame" and c.__module__.startswith("pandas") for c in type(value).__mro__)
 
 
 def _names(value: Any) -> dict[str, Any]:
@@ -76,6 +83,8 @@ def items_of(value: Any, var: str) -> list[Item]:
             raise AgentUsageError(f"{var} already has a 'result' column, where the results go: rename it.")
         rows = value.to_dict("records")
         return [Item(str(label), _names(row)) for label, row in zip(value.index, rows)]
+    if hasattr(value, "columns"):  # another library's table: iterating it would give its columns
+        raise AgentUsageError(f"--map takes a pandas DataFrame or a list: convert {var} (e.g. .to_pandas() or .to_dicts()).")
     # Sets are refused too: their order changes from one kernel to the next.
     if isinstance(value, (str, bytes, Mapping, set, frozenset)) or not isinstance(value, Iterable):
         raise AgentUsageError(f"--map needs a list or a pandas DataFrame, and {var} is a {type(value).__name__}.")
@@ -176,7 +185,7 @@ class Progress:
         from .view import _box_class
 
         self.total = total
-        self.bar = widgets.IntProgress(value=0, min=0, max=max(total, 1), description="", bar_style="info")
+        self.bar = widgets.IntProgress(value=0, min=0, max=max(total, 1), bar_style="info")
         self.label = widgets.HTML()
         self.root = _box_class()([self.bar, self.label])
         self.root.plain = f"<lg_magics batch: {assistant}>"

@@ -17,11 +17,10 @@ from .exceptions import AgentUsageError, ThreadNotFound
 from .protocol import is_uuid
 from .result import RunResult
 from .tables import Table, bundle
-from .transcript import compact, message_text
+from .transcript import _ROLES, compact, message_text
 
 #: IPython's own output-cache names (``_``, ``__``, ``_5``, ``_i5``...) are never thread variables.
 _CACHE_NAME = re.compile(r"_+|_i+|_i?\d+")
-_ROLES = {"human": "human", "user": "human", "ai": "ai", "assistant": "ai", "tool": "tool", "system": "system"}
 
 
 # -- assistants ---------------------------------------------------------------------------------
@@ -32,7 +31,8 @@ def assistants_bundle(client: Client) -> dict[str, str]:
         for a in assistants
     ]
     table = Table(["name", "graph", "version", "assistant ID"], rows, code=frozenset({"assistant ID"}), empty="No assistants.")
-    return bundle(f"{len(rows)} assistants on {client.url}", table)
+    more = " (the first 100)" if len(rows) >= 100 else ""
+    return bundle(f"{len(rows)} assistants on {client.url}{more}", table)
 
 
 # -- values, shortened --------------------------------------------------------------------------

@@ -47,6 +47,22 @@ def test_items_of_refuses_what_is_not_a_list(value) -> None:
         items_of(value, "xs")
 
 
+def test_other_tables_and_dataframe_subclasses() -> None:
+    class Frame(pd.DataFrame):  # a subclass (geopandas and the like) is still a DataFrame
+        pass
+
+    assert [i.names["x"] for i in items_of(Frame({"x": [1, 2]}), "f")] == [1, 2]
+
+    class Table:  # another library's table iterates over its columns: refused, not misread
+        columns = ["x"]
+
+        def __iter__(self):
+            return iter(self.columns)
+
+    with pytest.raises(AgentUsageError, match="--map takes a pandas DataFrame or a list: convert t"):
+        items_of(Table(), "t")
+
+
 def test_a_result_column_would_be_overwritten() -> None:
     with pytest.raises(AgentUsageError, match="already has a 'result' column"):
         items_of(pd.DataFrame({"result": [1]}), "df")
