@@ -44,7 +44,7 @@ def check_interval(value: float, where: str) -> float:
 def check_pattern(pattern: str, where: str) -> str:
     try:
         pattern.format(assistant="chat")
-    except (KeyError, IndexError, ValueError):
+    except (KeyError, IndexError, ValueError, AttributeError):
         raise AgentUsageError(f"{where} is a variable name with {{assistant}} in it, such as '{{assistant}}_thread', not {pattern!r}.") from None
     return pattern
 

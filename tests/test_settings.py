@@ -45,6 +45,7 @@ def test_from_env_parses_every_setting() -> None:
         ("LG_MAGICS_FAIL_ON_ERROR", "maybe", "LG_MAGICS_FAIL_ON_ERROR is true or false"),
         ("LG_MAGICS_CONCURRENCY", "0", "from 1 to 64, not 0"),
         ("LG_MAGICS_THREAD_PATTERN", "{who}_thread", "a variable name with {assistant} in it"),
+        ("LG_MAGICS_THREAD_PATTERN", "{assistant.x}", "a variable name with {assistant} in it"),
     ],
 )
 def test_bad_environment_values_are_one_line(name: str, value: str, message: str) -> None:
