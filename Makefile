@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench notebooks clean
+.PHONY: demo test bench notebooks chromium clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,14 @@ demo: $(STAMP)
 	$(BIN)/python scripts/execute_notebook.py notebooks/quickstart.ipynb --output build/quickstart.ipynb --print
 
 # The whole suite: unit tests, integration tests against a real Agent Server,
-# notebooks under strict nbval.
-test: $(STAMP)
+# notebooks under strict nbval, JupyterLab in Debian's Chromium.
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
+
+# The browser tests drive Debian's Chromium with the playwright package (never
+# `playwright install`, which downloads a browser of its own).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py

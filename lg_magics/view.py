@@ -182,7 +182,6 @@ class RunView:
             self.ended = self.clock()
         self._last = self.clock()
         self.flushes += 1
-        self.header.value = header_html(t, self.elapsed)
         changed = False
         for index, entry in enumerate(t.entries):
             if index == len(self._views):
@@ -191,6 +190,8 @@ class RunView:
             changed |= self._views[index].sync(entry)
         if changed:
             self.body.children = tuple(v.widget for v in self._views)
+        # The header last: a frontend that shows "done" has already received the final text.
+        self.header.value = header_html(t, self.elapsed)
         self._sync_controls()
 
     def _sync_controls(self) -> None:
@@ -222,20 +223,26 @@ class RunView:
 
         def resume(_: Any) -> None:
             button.disabled = True
-            self._call(self.on_resume, field.value)
+            if self._call(self.on_resume, field.value):
+                self.on_resume = None  # answered: the resumed run shows below, with its own controls
+                self._sync_controls()
+            else:
+                button.disabled = False
 
         button.on_click(resume)
         return (field, button)
 
-    def _call(self, handler: Optional[Callable[..., None]], *args: Any) -> None:
+    def _call(self, handler: Optional[Callable[..., None]], *args: Any) -> bool:
         # Runs in the kernel when a button is clicked; no cell to report to, so errors go in the view.
         if handler is None:
-            return
+            return False
         try:
             handler(*args)
         except Exception as exc:  # noqa: BLE001
             self.transcript.note(f"{type(exc).__name__}: {exc}")
             self.flush()
+            return False
+        return True
 
     def attach(self, view: RunView) -> None:
         """Show another run's view under this one (a run resumed from this view's controls)."""
