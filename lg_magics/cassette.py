@@ -238,25 +238,25 @@ def _is_sse(headers: Any) -> bool:
 
 
 # -- the file -------------------------------------------------------------------------------
-def _line(value: Any) -> str:
+def _one_line(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
 def dumps(serve: Optional[dict[str, Any]], interactions: list[dict[str, Any]]) -> str:
     """The cassette text: JSON, one line per request, per event and per JSON body."""
-    lines = ["{", f'  "format": {_line(FORMAT)},', f'  "serve": {_line(serve)},', '  "interactions": [']
+    lines = ["{", f'  "format": {_one_line(FORMAT)},', f'  "serve": {_one_line(serve)},', '  "interactions": [']
     for index, interaction in enumerate(interactions):
         response = interaction["response"]
-        head = _line({"status": response["status"], "headers": response["headers"]})[:-1]
-        lines += ["    {", f'      "request": {_line(interaction["request"])},']
+        head = _one_line({"status": response["status"], "headers": response["headers"]})[:-1]
+        lines += ["    {", f'      "request": {_one_line(interaction["request"])},']
         if "events" in response:
             lines.append(f'      "response": {head}, "events": [')
             events = response["events"]
-            lines += [f"        {_line(event)}" + ("," if i < len(events) - 1 else "") for i, event in enumerate(events)]
+            lines += [f"        {_one_line(event)}" + ("," if i < len(events) - 1 else "") for i, event in enumerate(events)]
             lines.append("      ]}")
         else:
             key = "json" if "json" in response else "text"
-            lines.append(f'      "response": {head}, {_line(key)}: {_line(response.get(key))}}}')
+            lines.append(f'      "response": {head}, {_one_line(key)}: {_one_line(response.get(key))}}}')
         lines.append("    }" + ("," if index < len(interactions) - 1 else ""))
     lines += ["  ]", "}", ""]
     return "\n".join(lines)
