@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from typing import Callable
 
 import pytest
 
@@ -13,15 +15,30 @@ from lg_magics.exceptions import AgentUsageError, AssistantNotFound, ThreadNotFo
 SEED = "Hello! My name is Bagatur and I am 26 years old."
 
 
+@pytest.fixture()
+def custom_assistant(client: Client) -> Iterator[Callable[[str], dict]]:
+    """Create assistants for one test and delete them after: other tests list the server's assistants."""
+    created: list[str] = []
+
+    def create(graph_id: str) -> dict:
+        assistant = client._json("POST", "/assistants", json={"graph_id": graph_id, "name": f"{graph_id}-{uuid.uuid4().hex[:6]}"})
+        created.append(assistant["assistant_id"])
+        return assistant
+
+    yield create
+    for assistant_id in created:
+        client._request("DELETE", f"/assistants/{assistant_id}")
+
+
 def plain(shell) -> str:
     texts = [o["data"]["text/plain"] for o in shell.outputs]
     assert len(texts) == 1, shell.outputs
     return texts[0]
 
 
-def test_assistants_table(shell, client: Client) -> None:
-    name = f"pirate-{uuid.uuid4().hex[:6]}"
-    created = client._json("POST", "/assistants", json={"graph_id": "chat", "name": name})
+def test_assistants_table(shell, custom_assistant) -> None:
+    created = custom_assistant("chat")
+    name = created["name"]
     shell.line("assistants")
     data = shell.outputs[0]["data"]
     lines = data["text/plain"].splitlines()
@@ -130,7 +147,7 @@ def test_history_is_newest_first_and_sends_a_limit(shell) -> None:
     assert [line.split()[0] for line in lines[3:]] == ["4", "3"]
 
 
-def test_graph_by_name_id_and_custom_assistant(shell, client: Client) -> None:
+def test_graph_by_name_id_and_custom_assistant(shell, client: Client, custom_assistant) -> None:
     shell.line("graph tools")
     data = shell.outputs[0]["data"]
     assert set(data) == {"text/plain", "text/markdown", "image/svg+xml"}
@@ -139,8 +156,7 @@ def test_graph_by_name_id_and_custom_assistant(shell, client: Client) -> None:
     tools_id = client.search_assistants(graph_id="tools")[0]["assistant_id"]
     shell.line(f"graph {tools_id}")
     assert plain(shell).splitlines()[1:] == data["text/plain"].splitlines()[1:]
-    name = f"reporter-{uuid.uuid4().hex[:6]}"
-    client._json("POST", "/assistants", json={"graph_id": "tools", "name": name})
+    name = custom_assistant("tools")["name"]
     shell.line(f"graph {name} --xray")
     assert "  agent -.-> report:format" in plain(shell)
 
