@@ -219,7 +219,7 @@ class RunView:
         field = widgets.Text(placeholder="resume value: text or JSON", layout=widgets.Layout(width="320px"))
         field.add_class("lgm-resume-value")
         button = widgets.Button(description="Resume", icon="play", button_style="warning")
-        button.add_class("lgm-resume")
+        button.add_class("lgm-resume-button")
 
         def resume(_: Any) -> None:
             button.disabled = True

@@ -167,8 +167,8 @@ def test_interrupt_answered_through_the_view(page: Any, client: Client) -> None:
     cell = run_cell(page, 4)
     cell.get_by_text("waiting for input").first.wait_for(timeout=30_000)
     cell.locator(".lgm-resume-value input").fill("yes")
-    cell.locator(".lgm-resume").click()
+    cell.locator(".lgm-resume-button").click()
     cell.get_by_text("published: DRAFT: ship v8").wait_for(timeout=30_000)
-    expect(cell.locator(".lgm-resume")).to_have_count(0)  # answered: the controls are gone
+    expect(cell.locator(".lgm-resume-button")).to_have_count(0)  # answered: the controls are gone
     threads = client._json("POST", "/threads/search", json={"values": {"result": "published: DRAFT: ship v8"}, "limit": 1})
     assert json.dumps(threads[0]["values"]).count("published: DRAFT: ship v8") == 1
