@@ -14,7 +14,6 @@ import asyncio
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from .exceptions import AgentError, AgentUsageError
-from .transcript import CANCELLED
 
 if TYPE_CHECKING:
     from .client import AsyncClient
@@ -52,8 +51,8 @@ class BackgroundRun:
                 transcript.apply(event)
                 if session.view is not None:
                     session.view.refresh()
-            state = await client.get_state(session.thread_id) if session._needs_state() else None
-            thread = await client.get_thread(session.thread_id) if session._needs_thread_error() else None
+            state = await client.get_state(session.thread_id) if session.needs_state() else None
+            thread = await client.get_thread(session.thread_id) if session.needs_thread_error() else None
             session.settle(state, thread)
             if session.temporary:
                 await client.delete_thread(session.thread_id)
@@ -64,8 +63,7 @@ class BackgroundRun:
             message = str(exc) if isinstance(exc, AgentError) else f"{type(exc).__name__}: {exc}"
             transcript.fail({"error": type(exc).__name__, "message": message})
             session.redraw()
-        if session.request.out:
-            session.bind(fail=False)
+        session.bind(fail=False, underscore=False)
 
     def stop_task(self) -> None:
         if self.task is not None and not self.task.done():
@@ -90,7 +88,7 @@ class BackgroundRun:
             except KeyboardInterrupt:
                 resume()  # stop waiting, not the run: hand it back to a task
                 raise
-        return session.bind(fail=session.request.fail and session.transcript.status != CANCELLED)
+        return session.bind(fail=session.request.fail)
 
 
 class BackgroundRuns:

@@ -205,10 +205,10 @@ class RunSession:
         except ServerError:
             pass  # the run ended on its own meanwhile; the cell still ends as interrupted
 
-    def _needs_state(self) -> bool:
+    def needs_state(self) -> bool:
         return self.thread_id is not None and self.transcript.status != ERROR
 
-    def _needs_thread_error(self) -> bool:
+    def needs_thread_error(self) -> bool:
         # Rejoined streams lose the `error` event (it is not stored): the thread keeps it.
         return self.follower is not None and self.follower.status == "error" and not self.transcript.error
 
@@ -223,19 +223,21 @@ class RunSession:
 
     def conclude(self) -> None:
         """The stream ended: settle the status from the server and the thread's state."""
-        assert self.thread_id or not self._needs_state()
-        state = self.client.get_state(self.thread_id) if self._needs_state() else None  # type: ignore[arg-type]
-        thread = self.client.get_thread(self.thread_id) if self._needs_thread_error() else None  # type: ignore[arg-type]
+        assert self.thread_id or not self.needs_state()
+        state = self.client.get_state(self.thread_id) if self.needs_state() else None  # type: ignore[arg-type]
+        thread = self.client.get_thread(self.thread_id) if self.needs_thread_error() else None  # type: ignore[arg-type]
         self.settle(state, thread)
 
     def redraw(self) -> None:
         if self.view is not None:
             self.view.flush()
 
-    def bind(self, fail: bool) -> RunResult:
-        """Bind the result to ``_agent`` (and ``--out``); a failed run fails the cell if ``fail``."""
-        self.result = RunResult(self.transcript)
-        self.namespace["_agent"] = self.result
+    def bind(self, fail: bool, *, underscore: bool = True) -> RunResult:
+        """Bind the result to ``_agent`` and ``--out``; a failed run fails the cell if ``fail``.
+        A background task binds only ``--out``: ``_agent`` changing under a running cell would surprise."""
+        self.result = self.result or RunResult(self.transcript)
+        if underscore:
+            self.namespace["_agent"] = self.result
         if self.request.out:
             self.namespace[self.request.out] = self.result
         if self.transcript.status == ERROR and fail:
