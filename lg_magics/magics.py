@@ -216,7 +216,7 @@ class AgentMagics(Magics):
     @argument(
         "--background",
         action="store_true",
-        help="Return at once; the run streams into its view while you work (see %agent runs/wait/cancel).",
+        help="Return at once; the run streams into its view while you work (see %%agent runs/wait/cancel).",
     )
     @argument("--json", action="store_true", help="The cell is the graph's input as JSON or a Python literal, not a message.")
     @argument("--no-interpolate", action="store_true", help="Send {{name}} as written instead of the value of variable name.")

@@ -214,6 +214,8 @@ def test_help_prints_usage(shell, capsys) -> None:
     for flag in ("--stateless", "--wait", "--new", "--thread", "--stream-mode", "--out", "--no-fail"):
         assert flag in doc
     shell.cell("--help", "ignored")
-    assert "%%agent [--thread VAR]" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "%%agent [--thread VAR]" in out
+    assert "(see %agent runs/wait/cancel)" in " ".join(out.split())  # argparse's % formatting escaped
     shell.line("serve --help")
     assert "%agent serve [--port PORT] [path]" in capsys.readouterr().out
