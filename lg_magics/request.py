@@ -64,6 +64,9 @@ def json_argument(text: Optional[str], flag: str, namespace: Mapping[str, Any]) 
     if text is None:
         return None
     text = text.strip()
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
+        # IPython splits magic arguments keeping the quotes: --context '{"delay": 0.2}'.
+        text = text[1:-1]
     if text.isidentifier() and text in namespace:
         value = namespace[text]
     else:

@@ -315,6 +315,16 @@ class Transcript:
                 return True
         return False
 
+    def _match_unnamed(self, message_id: str, role: str, text: str, name: str) -> Optional[Entry]:
+        """A message a node returned without an id (a ToolNode's, say) gets its id from the reducer; when
+        it comes back with one (a subgraph returning its whole state), it is the same message."""
+        for entry in self.entries:
+            if entry.kind == "message" and entry.id is None and not entry.is_input and (entry.role, entry.text, entry.name) == (role, text, name):
+                entry.id = message_id
+                self._by_id[message_id] = entry
+                return entry
+        return None
+
     def _node_hint(self, message_id: str, node: str) -> None:
         entry = self._by_id.get(message_id)
         if entry is None:
@@ -341,6 +351,8 @@ class Transcript:
         text = message_text(message.get("content"))
         kind = str(message.get("type", ""))
         role = _ROLES.get(kind.removesuffix("MessageChunk").lower() if kind.endswith("MessageChunk") else kind, "ai")
+        if entry is None and message_id and not streaming:
+            entry = self._match_unnamed(message_id, role, text, message.get("name") or "")
         if entry is None:
             node = node or self._nodes.pop(message_id or "", "")
             entry = Entry("message", role=role, id=message_id, node=node, name=message.get("name") or "")

@@ -38,6 +38,17 @@ def client(server: EmbeddedServer) -> Iterator[Client]:
         yield c
 
 
+@pytest.fixture()
+def custom_assistant(client: Client) -> Iterator[str]:
+    """The name of a new assistant on the chat graph; deleted after the test, so other tests see the demo set."""
+    import uuid
+
+    name = f"custom-{uuid.uuid4().hex[:6]}"
+    assistant = client._json("POST", "/assistants", json={"graph_id": "chat", "name": name})
+    yield name
+    client._json("DELETE", f"/assistants/{assistant['assistant_id']}")
+
+
 class Shell:
     """An in-process IPython shell with lg_magics loaded, capturing what cells display."""
 

@@ -198,13 +198,11 @@ def _summaries(shell: Shell, cells: list[tuple[str, str]]) -> list[str]:
 
 
 def test_recorded_runs_replay_identically_with_no_server(
-    cassette_shell: Shell, server: EmbeddedServer, client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cassette_shell: Shell, server: EmbeddedServer, custom_assistant: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shell = cassette_shell
     monkeypatch.setenv("LANGSMITH_API_KEY", SECRET)
-    name = f"cassette-{uuid.uuid4().hex[:6]}"
-    client._json("POST", "/assistants", json={"graph_id": "chat", "name": name})
-    cells = [*CELLS, (f"{name} --stateless", SEED)]  # a custom assistant by name: a 422, a search, a run
+    cells = [*CELLS, (f"{custom_assistant} --stateless", SEED)]  # a custom assistant by name: a 422, a search, a run
     path = tmp_path / "notebook.cassette.json"
 
     new_kernel(shell)

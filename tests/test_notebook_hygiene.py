@@ -16,7 +16,6 @@ import difflib
 import importlib.util
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

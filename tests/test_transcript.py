@@ -542,3 +542,15 @@ def test_wait_result_with_an_error_fails() -> None:
     assert t.status == ERROR
     assert t.error == {"error": "ValueError", "message": "kaboom: the boom node always fails"}
     assert [e.kind for e in t.entries] == ["error"]
+
+
+def test_a_message_first_seen_without_id_is_not_repeated_when_it_comes_back_with_one() -> None:
+    # ToolNode returns its ToolMessage without an id (``updates`` shows "id": null); the reducer
+    # gives it one, and a subgraph that returns the whole state sends it again with that id.
+    t = Transcript(modes=("updates", "custom"))
+    t.add_input("weather in Rome")
+    tool = {"type": "tool", "content": "It is sunny in Rome.", "name": "get_weather", "tool_call_id": "call_1"}
+    t.apply(Event("updates", {"tools": {"messages": [{**tool, "id": None}]}}))
+    t.apply(Event("updates", {"report": {"messages": [{"type": "human", "content": "weather in Rome", "id": "h1"}, {**tool, "id": "t1"}]}}))
+    assert [(e.role, e.text) for e in t.messages] == [("human", "weather in Rome"), ("tool", "It is sunny in Rome.")]
+    assert t.messages[1].id == "t1"
