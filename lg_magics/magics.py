@@ -15,8 +15,8 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Float, Int, List, Unicode, validate
 
-from .environment import CASSETTE_ENV, URL_ENV
-from .exceptions import AgentUsageError, EmbeddedServerError
+from .environment import URL_ENV
+from .exceptions import AgentUsageError
 from .protocol import API_KEY_ENV_VARS, DEFAULT_STREAM_MODES, MULTITASK_STRATEGIES, STREAM_MODES, api_key_from_env
 from .variables import DEFAULT_PATTERN
 
@@ -85,17 +85,10 @@ class AgentMagics(Magics):
         from .schemas import InputSchemas
 
         self.input_schemas = InputSchemas()
-        self.server: Any = None
-        self.graphs: list[str] = []
-        self.borrowed = ""  # URL of a server we use as if served but did not start
-        self.cassette: Any = None
-        self._cassette_env_read = False
-        self._client: Any = None
-        self._client_key: Optional[tuple[Any, ...]] = None
-        self._async_client: Any = None
-        self._async_client_key: Optional[tuple[Any, ...]] = None
         from .background import BackgroundRuns
+        from .connection import Connection
 
+        self.connection = Connection()
         self.background = BackgroundRuns()
 
     # -- connection ------------------------------------------------------------------------------
@@ -104,90 +97,26 @@ class AgentMagics(Magics):
 
     def client(self) -> Any:
         """The client for the current connection; starts the embedded server if there is none."""
-        from .client import Client
-
         url = self.current_url()
         if not url:
-            url = self._serve(None, None)
-            print(f"Started the embedded Agent Server with the demo graphs ({', '.join(self.graphs)}).")
-        key = api_key_from_env()
-        if self._client is None or self._client_key != (url, key, self.cassette):
-            if self._client is not None:
-                self._client.close()
-            self._client = Client(url, key, transport=self.transport())
-            self._client_key = (url, key, self.cassette)
-        return self._client
+            url = self.url = self.connection.serve(None, None)
+            print(f"Started the embedded Agent Server with the demo graphs ({', '.join(self.connection.graphs)}).")
+        return self.connection.client(url)
 
     def async_client(self) -> Any:
-        """The async twin of :meth:`client`, for background runs on the kernel's event loop."""
-        from .client import AsyncClient
-
-        url = self.client().url
-        key = api_key_from_env()
-        if self._async_client is None or self._async_client_key != (url, key, self.cassette):
-            self._async_client = AsyncClient(url, key, transport=self.transport(asynchronous=True))
-            self._async_client_key = (url, key, self.cassette)
-        return self._async_client
-
-    def transport(self, asynchronous: bool = False) -> Any:
-        """The cassette's transport while runs are recorded or replayed; None (httpx's own) otherwise."""
-        if not self._cassette_env_read:
-            self._cassette_env_read = True
-            if os.environ.get(CASSETTE_ENV) and self.cassette is None:
-                from .cassette import Cassette
-
-                self.cassette = Cassette(os.environ[CASSETTE_ENV])
-        if self.cassette is None:
-            return None
-        return self.cassette.async_transport() if asynchronous else self.cassette.transport()
-
-    def _serve(self, path: Optional[str], port: Optional[int]) -> str:
-        from .server import EmbeddedServer, served_graphs
-
-        self._stop_server()
-        self.transport()  # opens the cassette named by the environment, if any
-        shared = os.environ.get(URL_ENV, "").rstrip("/") if path is None and port is None else ""
-        if self.cassette is not None and self.cassette.replaying:
-            # Replay starts nothing: the cassette says what serve printed when it was recorded.
-            self.url, self.graphs = self.cassette.served()
-            self.borrowed = self.url
-        elif shared:
-            # A server started for the whole session (the pytest plugin): use it, never stop it.
-            self.url, self.graphs = shared, served_graphs(shared)
-            self.borrowed = self.url
-        else:
-            self.server = EmbeddedServer(path, port=port)
-            try:
-                self.url = self.server.start()
-            except EmbeddedServerError:
-                self.server = None
-                raise
-            self.graphs = self.server.graphs
-        if self.cassette is not None:
-            self.cassette.note_serve(self.url, self.graphs)
-        return self.url
+        return self.connection.async_client(self.client().url)
 
     def _stop_server(self) -> bool:
-        if self.borrowed:
-            if self.url == self.borrowed:
-                self.url = ""
-            self.borrowed = ""
-            return True
-        if self.server is None:
-            return False
-        if self.url == self.server.url:
+        url = self.connection.stop()
+        if url is not None and self.url == url:
             self.url = ""
-        self.server.stop()
-        self.server = None
-        return True
+        return url is not None
 
     def close(self) -> None:
         """Stop what this kernel started: background tasks, the embedded server and open connections."""
         self.background.stop_all()
         self._stop_server()
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        self.connection.close()
 
     # -- the magic -------------------------------------------------------------------------------
     @magic_arguments(name="%agent")  # usage reads %%agent
@@ -372,8 +301,9 @@ class AgentMagics(Magics):
         args = parse(self.serve, line)
         if args is None:
             return
-        url = self._serve(args.path, args.port)
-        print(f"Agent Server ready at {url} with graphs: {', '.join(self.graphs)}. Stop it with %agent stop.")
+        self._stop_server()
+        url = self.url = self.connection.serve(args.path, args.port)
+        print(f"Agent Server ready at {url} with graphs: {', '.join(self.connection.graphs)}. Stop it with %agent stop.")
 
     @magic_arguments(name="agent stop")
     def stop(self, line: str) -> None:
@@ -394,7 +324,7 @@ class AgentMagics(Magics):
         url = args.url.strip().rstrip("/")
         if not url.startswith(("http://", "https://")):
             raise AgentUsageError(f"%agent connect needs an http:// or https:// URL, not {url!r}.")
-        with Client(url, api_key_from_env(), transport=self.transport()) as client:
+        with Client(url, api_key_from_env(), transport=self.connection.transport()) as client:
             client.ok()
         self.url = url
         print(f"Connected to {url}.")
@@ -414,11 +344,12 @@ class AgentMagics(Magics):
 
         key_from = next((name for name in API_KEY_ENV_VARS if (os.environ.get(name) or "").strip()), None)
         settings = {"Default assistant": self.default_assistant or "none", "Stream modes": " ".join(self.stream_modes)}
-        served = self.graphs if (self.server or self.borrowed) else None
-        log = (str(self.server.log_path) if self.server else "none: this kernel did not start the server") if args.log else None
+        connection = self.connection
+        served = connection.graphs if (connection.server or connection.borrowed) else None
+        log = (str(connection.server.log_path) if connection.server else "none: this kernel did not start the server") if args.log else None
         print("\n".join(info_lines(self.client(), graphs=served, log=log, key_from=key_from, settings=settings)))
-        if self.cassette is not None:
-            print(f"Cassette: {self.cassette.path} ({'replaying' if self.cassette.replaying else 'recording'})")
+        if connection.cassette is not None:
+            print(f"Cassette: {connection.cassette.path} ({'replaying' if connection.cassette.replaying else 'recording'})")
 
     @magic_arguments(name="agent assistants")
     def assistants(self, line: str) -> None:
@@ -492,16 +423,16 @@ class AgentMagics(Magics):
         args = parse(self.record, line)
         if args is None:
             return
-        self._cassette_env_read = True  # an explicit choice wins over $LG_MAGICS_CASSETTE
+        self.connection.cassette_env_read = True  # an explicit choice wins over $LG_MAGICS_CASSETTE
         if args.off:
-            self.cassette = None
+            self.connection.cassette = None
             print("Runs go to the server, without a cassette.")
             return
         if not args.path:
             raise AgentUsageError("%agent record needs a cassette file, e.g. %agent record my_notebook.cassette.json (or --off).")
-        self.cassette = Cassette(args.path, args.mode)
+        self.connection.cassette = Cassette(args.path, args.mode)
         # The same line whether recording or replaying, so a saved notebook passes nbval in both.
-        print(f"Runs go through the cassette {self.cassette.name}.")
+        print(f"Runs go through the cassette {self.connection.cassette.name}.")
 
     @magic_arguments(name="agent runs")
     def runs(self, line: str) -> None:

@@ -86,9 +86,8 @@ class Shell:
 @pytest.fixture()
 def shell(server: EmbeddedServer) -> Iterator[Shell]:
     s = Shell()
+    s.ip.reset(new_session=False)  # every test starts with an empty notebook namespace
     s.line(f"connect {server.url}")
-    for name in [n for n in s.ns if n.endswith("_thread") or n in ("_agent", "out")]:
-        del s.ns[name]
     yield s
     magics = s.ip.magics_manager.registry["AgentMagics"]
     magics.url = ""

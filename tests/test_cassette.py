@@ -284,7 +284,7 @@ def test_serve_in_replay_starts_nothing_and_prints_the_recorded_line(
     magics = new_kernel(shell)
     shell.line(f"record {path} --mode replay")
     shell.line("serve")
-    assert magics.server is None  # nothing was started
+    assert magics.connection.server is None  # nothing was started
     shell.cell("chat --stateless", SEED)
     assert shell.summary() == recorded
     shell.line("stop")
@@ -300,5 +300,5 @@ def test_cassette_from_the_environment(cassette_shell: Shell, server: EmbeddedSe
     magics = new_kernel(shell)
     shell.line(f"connect {server.url}")
     shell.cell("chat --stateless", QUESTION)
-    assert magics.cassette is not None and magics.cassette.path == path
+    assert magics.connection.cassette is not None and magics.connection.cassette.path == path
     assert "What is my name and how old am I?" in path.read_text()

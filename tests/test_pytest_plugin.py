@@ -80,5 +80,5 @@ def test_serve_uses_the_session_server_and_stop_leaves_it_running(
         f"Agent Server ready at {server.url} with graphs: chat, slow_chat, approval, tools, boom. Stop it with %agent stop.",
         "Stopped the embedded Agent Server.",
     ]
-    assert magics.server is None
+    assert magics.connection.server is None
     assert client.ok()  # still running: it belongs to the session, not to this kernel

@@ -109,6 +109,6 @@ def test_without_connection_the_embedded_server_starts_on_first_use(shell, capsy
     try:
         shell.cell("chat --stateless", "Hello! My name is Ada.")
         assert "Started the embedded Agent Server with the demo graphs (chat, slow_chat, approval, tools, boom)." in capsys.readouterr().out
-        assert magics.server is not None and magics.url == magics.server.url
+        assert magics.connection.server is not None and magics.url == magics.connection.server.url
     finally:
         shell.line("stop")

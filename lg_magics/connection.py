@@ -1,0 +1,101 @@
+"""Where a kernel's requests go: the embedded server it started (or borrowed), the cassette
+that records or replays them, and the sync and async clients built for a URL."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+from .environment import CASSETTE_ENV, URL_ENV
+from .protocol import api_key_from_env
+
+
+class Connection:
+    """The per-kernel connection state behind ``%agent serve/stop/connect/record``."""
+
+    def __init__(self) -> None:
+        self.server: Any = None  # the EmbeddedServer this kernel started
+        self.graphs: list[str] = []
+        self.borrowed = ""  # URL of a server we use as if served but did not start
+        self.cassette: Any = None
+        self.cassette_env_read = False
+        self._clients: dict[bool, tuple[tuple[Any, ...], Any]] = {}
+
+    def _key(self, url: str) -> tuple[Any, ...]:
+        # A new key in the environment or a new cassette makes a new client.
+        return (url, api_key_from_env(), self.cassette)
+
+    def client(self, url: str) -> Any:
+        from .client import Client
+
+        key = self._key(url)
+        cached = self._clients.get(False)
+        if cached is None or cached[0] != key:
+            if cached is not None:
+                cached[1].close()
+            self._clients[False] = (key, Client(url, key[1], transport=self.transport()))
+        return self._clients[False][1]
+
+    def async_client(self, url: str) -> Any:
+        """The async twin of :meth:`client`, for background runs on the kernel's event loop."""
+        from .client import AsyncClient
+
+        key = self._key(url)
+        cached = self._clients.get(True)
+        if cached is None or cached[0] != key:
+            self._clients[True] = (key, AsyncClient(url, key[1], transport=self.transport(asynchronous=True)))
+        return self._clients[True][1]
+
+    def transport(self, asynchronous: bool = False) -> Any:
+        """The cassette's transport while runs are recorded or replayed; None (httpx's own) otherwise."""
+        if not self.cassette_env_read:
+            self.cassette_env_read = True
+            if os.environ.get(CASSETTE_ENV) and self.cassette is None:
+                from .cassette import Cassette
+
+                self.cassette = Cassette(os.environ[CASSETTE_ENV])
+        if self.cassette is None:
+            return None
+        return self.cassette.async_transport() if asynchronous else self.cassette.transport()
+
+    def serve(self, path: Optional[str], port: Optional[int]) -> str:
+        """Start (or, under the pytest plugin or a replay, borrow) a server; returns its URL."""
+        from .server import EmbeddedServer, served_graphs
+
+        self.stop()
+        self.transport()  # opens the cassette named by the environment, if any
+        shared = os.environ.get(URL_ENV, "").rstrip("/") if path is None and port is None else ""
+        if self.cassette is not None and self.cassette.replaying:
+            # Replay starts nothing: the cassette says what serve printed when it was recorded.
+            url, self.graphs = self.cassette.served()
+            self.borrowed = url
+        elif shared:
+            # A server started for the whole session (the pytest plugin): use it, never stop it.
+            url, self.graphs = shared, served_graphs(shared)
+            self.borrowed = url
+        else:
+            server = EmbeddedServer(path, port=port)
+            url = server.start()  # on EmbeddedServerError nothing is kept
+            self.server, self.graphs = server, server.graphs
+        if self.cassette is not None:
+            self.cassette.note_serve(url, self.graphs)
+        return url
+
+    def stop(self) -> Optional[str]:
+        """Stop the server this kernel started, or let go of a borrowed one. Its URL, or None if none."""
+        if self.borrowed:
+            url, self.borrowed = self.borrowed, ""
+            return url
+        if self.server is None:
+            return None
+        url = self.server.url
+        self.server.stop()
+        self.server = None
+        return str(url)
+
+    def close(self) -> None:
+        self.stop()
+        cached = self._clients.pop(False, None)
+        if cached is not None:
+            cached[1].close()
+
