@@ -146,11 +146,3 @@ def test_run_result_has_everything_and_a_repr_without_ids(shell) -> None:
     )
     assert result.run_id not in text and result.thread_id not in text
 
-
-def test_new_flags_and_commands_are_in_the_usage(shell, capsys) -> None:
-    doc = shell.ip.find_cell_magic("agent").__doc__
-    for flag in ("--json", "--no-interpolate", "--quiet", "--map VAR", "--concurrency N", "{{name}}", "default_assistant"):
-        assert flag in doc
-    shell.cell("--help", "ignored")
-    usage = capsys.readouterr().out
-    assert "--map VAR" in usage and "Send {{name}} as written" in usage

@@ -213,11 +213,13 @@ def test_unknown_line_command(shell, line) -> None:
 
 def test_help_prints_usage(shell, capsys) -> None:
     doc = shell.ip.find_cell_magic("agent").__doc__
-    for flag in ("--stateless", "--wait", "--new", "--thread", "--stream-mode", "--out", "--no-fail"):
+    flags = ("--stateless", "--wait", "--new", "--thread", "--stream-mode", "--out", "--no-fail", "--resume", "--background")
+    flags += ("--json", "--no-interpolate", "--quiet", "--map VAR", "--concurrency N", "{{name}}", "default_assistant")
+    for flag in flags:
         assert flag in doc
     shell.cell("--help", "ignored")
     out = capsys.readouterr().out
-    assert "%%agent [--thread VAR]" in out
+    assert "%%agent [--thread VAR]" in out and "Send {{name}} as written" in out
     assert "(see %agent runs/wait/cancel)" in " ".join(out.split())  # argparse's % formatting escaped
     shell.line("serve --help")
     assert "%agent serve [--port PORT] [path]" in capsys.readouterr().out
