@@ -53,3 +53,27 @@ def test_a_2000_token_reply_is_coalesced(kernel: Kernel) -> None:
     assert sent < 10 * len(reply), sent
     summary = _of_type(messages, "display_data")[-1]["content"]["data"]["text/plain"]
     assert reply in summary
+
+
+def test_embedded_server_stops_when_the_kernel_exits() -> None:
+    import os
+
+    from .conftest import wait_for
+    from .kernel import Kernel
+
+    k = Kernel()
+    try:
+        k.execute("%load_ext lg_magics\n%agent serve")
+        pid = int(k.text_of("print(get_ipython().magics_manager.registry['AgentMagics'].connection.server.pid)"))
+        os.kill(pid, 0)  # running
+    finally:
+        k.stop()
+
+    def gone() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    wait_for(gone, what="the embedded server to stop with its kernel")
