@@ -37,6 +37,16 @@ def parse(func: Callable[..., Any], line: str) -> Any:
         raise AgentUsageError(f"{exc} in {line.strip()!r}: close the quote, or escape it with a backslash.") from None
 
 
+def _loop_running() -> bool:
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def display(obj: Any) -> None:
     from IPython.display import display as ipython_display
 
@@ -234,9 +244,15 @@ class AgentMagics(Magics):
             self.background.find(request.out or request.thread_var).cancel()
 
         def make_view(transcript: Any) -> Any:
+            import asyncio
+
+            # A background view is drawn by a task: a timer on the same loop draws the last changes
+            # of a burst when no event follows. A foreground cell blocks the loop; it flushes at the end.
+            later = asyncio.get_running_loop().call_later if request.background and _loop_running() else None
             return RunView(
                 transcript,
                 interval=self.update_interval,
+                later=later,
                 on_stop=stop if request.background else None,
                 on_resume=(lambda value: self._resume_from(session, value)) if request.thread_var else None,
             )

@@ -136,6 +136,7 @@ class RunView:
         clock: Callable[[], float] = time.monotonic,
         on_stop: Optional[Callable[[], None]] = None,
         on_resume: Optional[Callable[[str], None]] = None,
+        later: Optional[Callable[[float, Callable[[], None]], Any]] = None,
     ) -> None:
         import ipywidgets as widgets
 
@@ -148,6 +149,8 @@ class RunView:
         self.ended: Optional[float] = None
         self.flushes = 0
         self._last = float("-inf")
+        self.later = later  # e.g. loop.call_later: redraw what a skipped refresh left, even if no event follows
+        self._trailing = False
         self._views: list[_EntryView] = []
         self.style = widgets.HTML(LIVE_STYLE + STYLE)  # sent once, not with every header update
         self.header = widgets.HTML()
@@ -170,10 +173,18 @@ class RunView:
 
     def refresh(self) -> bool:
         """Redraw if the last redraw is at least ``interval`` old. True when it redrew."""
-        if self.clock() - self._last < self.interval:
-            return False
+        wait = self.interval - (self.clock() - self._last)
+        if wait <= 0:
+            self.flush()
+            return True
+        if self.later is not None and not self._trailing:
+            self._trailing = True
+            self.later(wait, self._flush_trailing)
+        return False
+
+    def _flush_trailing(self) -> None:
+        self._trailing = False
         self.flush()
-        return True
 
     def flush(self) -> None:
         """Redraw now, whatever the interval."""

@@ -193,3 +193,20 @@ def test_the_view_sends_nothing_when_nothing_changed(sent: list[tuple[str, int]]
 
     view.flush()  # same transcript, same (fake) time
     assert sent == []
+
+
+def test_a_skipped_refresh_schedules_one_trailing_redraw() -> None:
+    # Background views are drawn by a task; without a trailing redraw the last tokens of a burst
+    # would wait for the next event, however late it comes.
+    now = [0.0]
+    scheduled: list = []
+    t = Transcript(assistant="chat")
+    view = RunView(t, interval=0.05, clock=lambda: now[0], later=lambda delay, f: scheduled.append((delay, f)))
+    t.add_input("hi")
+    now[0] = 0.01
+    assert view.refresh() is False and view.refresh() is False
+    assert len(scheduled) == 1 and abs(scheduled[0][0] - 0.04) < 1e-9
+    flushes = view.flushes
+    scheduled[0][1]()
+    assert view.flushes == flushes + 1
+    assert "hi" in view.body.children[0].value
