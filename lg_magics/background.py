@@ -103,9 +103,6 @@ class BackgroundRuns:
         self.runs.append(run)
         return run
 
-    def active(self) -> list[BackgroundRun]:
-        return [run for run in self.runs if not run.done]
-
     def find(self, name: Optional[str]) -> BackgroundRun:
         """The run called ``name`` (its --out or thread variable); the latest one without a name."""
         if not self.runs:

@@ -57,23 +57,17 @@ class RunStream:
         self.url = url
         self.thread_id, self.run_id = run_location(response.headers)
 
-    def _seen(self, sse: Any) -> Event:
-        event = decode_event(sse.event, sse.data, sse.id)
-        if event.event == "metadata" and isinstance(event.data, dict) and not self.run_id:
-            self.run_id = event.data.get("run_id")
-        return event
-
     def __iter__(self) -> Iterator[Event]:
         try:
             for sse in EventSource(self.response).iter_sse():
-                yield self._seen(sse)
+                yield decode_event(sse.event, sse.data, sse.id)
         except (httpx.TransportError, SSEError) as exc:
             raise dropped(self.url, exc) from None
 
     async def __aiter__(self) -> AsyncIterator[Event]:
         try:
             async for sse in EventSource(self.response).aiter_sse():
-                yield self._seen(sse)
+                yield decode_event(sse.event, sse.data, sse.id)
         except (httpx.TransportError, SSEError) as exc:
             raise dropped(self.url, exc) from None
 

@@ -54,7 +54,6 @@ class Follower:
         self.cursor = cursor or EventCursor()
         self.delays = RECONNECT_DELAYS if delays is None else delays
         self.status: Optional[str] = None
-        self.reconnects = 0
 
     def _note_run(self, event: Event) -> None:
         if event.event == "metadata" and isinstance(event.data, dict) and not self.run_id:
@@ -67,7 +66,6 @@ class Follower:
             raise error or gave_up(0)
         if attempt >= len(self.delays):
             raise gave_up(attempt) from None
-        self.reconnects += 1
         return self.delays[attempt]
 
     def events(self, client: Client, first: Optional[RunStream] = None, sleep: Callable[[float], Any] = time.sleep) -> Iterator[Event]:

@@ -223,8 +223,10 @@ class AgentMagics(Magics):
         request = build_request(args, cell, namespace, thread_pattern=self.thread_pattern)
         if request.command is None and not args.json:
             self.input_schemas.check_text_input(self.client(), request.assistant)
-        quiet = RunSession(self.client(), request, namespace, display=lambda _: None) if args.quiet else None
-        session = quiet or self._session(request, display)
+        if args.quiet:
+            session = RunSession(self.client(), request, namespace, display=lambda _: None)
+        else:
+            session = self._session(request, display)
         if not request.background:
             return session.run()
         session.start()
@@ -286,21 +288,7 @@ class AgentMagics(Magics):
             raise AgentUsageError(
                 f"%agent needs a command ({', '.join(COMMANDS)}); to send a message use the cell magic %%agent ASSISTANT."
             )
-        handler = {
-            "serve": self.serve,
-            "stop": self.stop,
-            "connect": self.connect,
-            "info": self.info,
-            "runs": self.runs,
-            "wait": self.wait,
-            "cancel": self.cancel,
-            "record": self.record,
-            "assistants": self.assistants,
-            "threads": self.threads,
-            "state": self.state,
-            "history": self.history,
-            "graph": self.graph,
-        }.get(name)
+        handler = getattr(self, name) if name in COMMANDS else None
         if handler is None:
             raise AgentUsageError(
                 f"{name!r} is not an %agent command ({', '.join(COMMANDS)}). To send a message, "

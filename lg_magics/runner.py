@@ -188,9 +188,7 @@ class RunSession:
         transcript = self.transcript
         try:
             for event in events:
-                transcript.apply(event)
-                if self.follower is not None and not transcript.run_id:
-                    transcript.run_id = self.follower.run_id
+                transcript.apply(event)  # a metadata event names the run if the headers did not
                 if self.view is not None:
                     self.view.refresh()
         except StreamInterrupted as exc:
