@@ -1,26 +1,39 @@
-# The two commands a new user types: `make demo` and `make test`.
-# Each creates the environment it needs in .venv from a bare Python 3.10+.
+# The commands a new user types: `make demo` and `make test`; a developer also has `make check`,
+# `make bench`, `make notebooks` and `make upgrade`. Each creates the environment it needs in .venv
+# from a bare Python 3.10+, with the exact versions of constraints.txt (see README, "The lock").
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := constraints.txt
+INSTALL_LOG := $(VENV)/install.log
 
-.PHONY: demo test bench notebooks chromium clean
+.PHONY: demo test check bench notebooks upgrade chromium clean
 
-$(STAMP): pyproject.toml Makefile
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+# Installer output goes to a log: it is noise unless the install fails, and then the log's end is shown.
+$(STAMP): pyproject.toml $(LOCK) Makefile
+	@echo "Installing lg_magics and its test tools into $(VENV) (pinned by $(LOCK); log: $(INSTALL_LOG)) ..."
+	@$(PYTHON) -m venv $(VENV)
+	@{ $(BIN)/python -m pip install --upgrade -c $(LOCK) pip \
+	   && $(BIN)/python -m pip install -c $(LOCK) -e '.[test]'; } > $(INSTALL_LOG) 2>&1 \
+	   || { tail -n 40 $(INSTALL_LOG); echo "Install failed: the whole log is $(INSTALL_LOG)."; exit 1; }
+	@touch $(STAMP)
 
-# Execute the quickstart against the embedded server (the notebook starts it),
-# write the executed copy to build/ and print its text outputs.
+# Execute the quickstart against the embedded server (the notebook starts it), printing each cell's
+# outputs as it runs; the executed copy goes to build/.
 demo: $(STAMP)
-	$(BIN)/python scripts/execute_notebook.py notebooks/quickstart.ipynb --output build/quickstart.ipynb --print
+	@$(BIN)/python scripts/execute_notebook.py notebooks/quickstart.ipynb --output build/quickstart.ipynb --print
+	@echo
+	@echo "Open it live: $(BIN)/jupyter lab notebooks/quickstart.ipynb  (executed copy: build/quickstart.ipynb)"
 
-# The whole suite: unit tests, integration tests against a real Agent Server,
-# notebooks under strict nbval, JupyterLab in Debian's Chromium.
+# The fast tier: lint, format, types and the unit tests (no server, no kernel, no browser).
+check: $(STAMP)
+	@$(BIN)/python scripts/check
+
+# Everything: the checks, then every tier (unit, a real Agent Server, real kernels, notebooks under
+# strict nbval, JupyterLab in Debian's Chromium).
 test: $(STAMP) chromium
+	@$(BIN)/python scripts/check
 	$(BIN)/python -m pytest
 
 # The browser tests drive Debian's Chromium with the playwright package (never
@@ -36,6 +49,13 @@ bench: $(STAMP)
 # Re-execute the notebooks in place (after changing them), so nbval has fresh outputs.
 notebooks: $(STAMP)
 	for nb in notebooks/*.ipynb; do $(BIN)/python scripts/execute_notebook.py $$nb --output $$nb || exit 1; done
+
+# Refresh the lock to the newest releases that pyproject.toml's ranges allow, then run everything
+# with them: how we learn that a release broke us. Commit constraints.txt when it passes.
+upgrade:
+	$(PYTHON) scripts/lock.py $(LOCK)
+	rm -f $(STAMP)
+	$(MAKE) test
 
 clean:
 	rm -rf $(VENV) build

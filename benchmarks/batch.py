@@ -48,7 +48,9 @@ def main() -> None:
         ip.run_cell_magic("agent", "slow_chat --map warm --quiet", "count to {{item}}")  # imports, connection
         parallel, parallel_summary = batch(args.concurrency)
         serial, serial_summary = batch(1)
-        print(f"{args.items} items of 'count to 10' on slow_chat ({args.delay} s per token), embedded server with {server.jobs} jobs:")
+        print(
+            f"{args.items} items of 'count to 10' on slow_chat ({args.delay} s per token), embedded server with {server.jobs} jobs:"
+        )
         print(f"  --concurrency {args.concurrency:<2}: {parallel:6.2f} s  ({parallel_summary})")
         print(f"  --concurrency 1 : {serial:6.2f} s  ({serial_summary})")
         print(f"  speed-up       : {serial / parallel:.1f}x")

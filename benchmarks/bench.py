@@ -40,8 +40,10 @@ def bench_load_ext() -> None:
         out = subprocess.run([sys.executable, "-c", LOAD_EXT], capture_output=True, text=True, check=True).stdout.split()
         times.append(float(out[0]) * 1000)
         heavy = out[1] if len(out) > 1 else ""
-    print(f"(a) %load_ext lg_magics (import + register, fresh process): median {statistics.median(times):.1f} ms "
-          f"(min {min(times):.1f}, max {max(times):.1f}) over {N_RUNS}; goal <= {LOAD_GOAL_MS:.0f} ms")
+    print(
+        f"(a) %load_ext lg_magics (import + register, fresh process): median {statistics.median(times):.1f} ms "
+        f"(min {min(times):.1f}, max {max(times):.1f}) over {N_RUNS}; goal <= {LOAD_GOAL_MS:.0f} ms"
+    )
     print(f"    heavy modules imported by load_ext: {heavy or 'none'}")
 
 
@@ -130,8 +132,10 @@ def bench_runs(url: str) -> None:
         elapsed = magic_run(text)
     reply = ip.user_ns["_agent"].text or ""
     print(f"(c) '{text}': {len(reply.split())} tokens, {len(reply)} chars of reply, {elapsed * 1000:.0f} ms")
-    print(f"    Widget._send: {counts['sends']} messages, {counts['bytes']} bytes "
-          f"({counts['bytes'] / max(len(reply), 1):.1f} bytes per reply char), largest {counts['largest']} bytes")
+    print(
+        f"    Widget._send: {counts['sends']} messages, {counts['bytes']} bytes "
+        f"({counts['bytes'] / max(len(reply), 1):.1f} bytes per reply char), largest {counts['largest']} bytes"
+    )
     print(f"    widgets created: {counts['opens']} ({counts['open_bytes']} bytes of initial state)")
 
 

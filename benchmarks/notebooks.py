@@ -43,8 +43,10 @@ def main() -> int:
                 name = case.get("classname", "?").removesuffix(".ipynb").split(".")[-1] + ".ipynb"
                 per_notebook[name] += float(case.get("time", 0))
                 cells += 1
-    print(f"notebook suite: {len(notebooks)} notebooks, {cells} cells, strict nbval with --agent-server and 2 xdist workers, "
-          f"on {os.cpu_count()} cores: {elapsed:.1f} s wall (goal <= {GOAL_S:.0f} s, server start included)")
+    print(
+        f"notebook suite: {len(notebooks)} notebooks, {cells} cells, strict nbval with --agent-server and 2 xdist workers, "
+        f"on {os.cpu_count()} cores: {elapsed:.1f} s wall (goal <= {GOAL_S:.0f} s, server start included)"
+    )
     for name, seconds in sorted(per_notebook.items()):
         print(f"    {name:40} {seconds:6.1f} s")
     print(f"    pytest: {done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr.strip()[-300:]}")

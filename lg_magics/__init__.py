@@ -13,9 +13,9 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from .client import Client
-    from .result import RunResult
-    from .transcript import Transcript
+    from .client import Client as Client  # re-exported lazily, see __getattr__
+    from .result import RunResult as RunResult  # re-exported lazily, see __getattr__
+    from .transcript import Transcript as Transcript  # re-exported lazily, see __getattr__
 
 _LAZY = {
     "Client": "client",

@@ -349,7 +349,9 @@ class _Chunks(httpx.SyncByteStream, httpx.AsyncByteStream):
 class Cassette:
     """One cassette file, in ``record`` or ``replay`` mode. Shared by every client of a kernel."""
 
-    def __init__(self, path: os.PathLike[str] | str, mode: Optional[str] = None, *, secrets: Optional[Iterable[str]] = None) -> None:
+    def __init__(
+        self, path: os.PathLike[str] | str, mode: Optional[str] = None, *, secrets: Optional[Iterable[str]] = None
+    ) -> None:
         self.path = Path(path).expanduser().absolute()
         self.mode = resolve_mode(mode, self.path)
         self.secrets = list(secrets) if secrets is not None else secrets_from_env()
@@ -402,7 +404,7 @@ class Cassette:
         except (OSError, ValueError) as exc:
             raise CassetteError(f"Cannot read the cassette {self.path}: {exc}") from None
         if not isinstance(document, dict) or document.get("format") != FORMAT:
-            raise CassetteError(f"{self.path} is not an lg_magics cassette (expected \"format\": \"{FORMAT}\").")
+            raise CassetteError(f'{self.path} is not an lg_magics cassette (expected "format": "{FORMAT}").')
         self.serve = document.get("serve")
         self.interactions = list(document.get("interactions") or [])
         self._keys = [match_key(i["request"]) for i in self.interactions]

@@ -169,7 +169,9 @@ class Client:
         """Start a run and stream it; ``thread_id=None`` is a stateless run."""
         return self._stream("POST", runs_path(thread_id, "/stream"), body)
 
-    def join_stream(self, thread_id: str, run_id: str, last_event_id: Optional[str] = None) -> contextlib.AbstractContextManager[RunStream]:
+    def join_stream(
+        self, thread_id: str, run_id: str, last_event_id: Optional[str] = None
+    ) -> contextlib.AbstractContextManager[RunStream]:
         """Stream a run that exists; with ``last_event_id`` a resumable run replays what came after it."""
         return self._stream("GET", f"/threads/{thread_id}/runs/{run_id}/stream", headers=join_headers(last_event_id))
 

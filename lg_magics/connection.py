@@ -98,4 +98,3 @@ class Connection:
         cached = self._clients.pop(False, None)
         if cached is not None:
             cached[1].close()
-

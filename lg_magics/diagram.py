@@ -123,14 +123,14 @@ def back_edges(graph: Graph) -> set[int]:
         stack = [(root, iter(out[root]))]
         while stack:
             node, edges = stack[-1]
-            index = next(edges, None)
-            if index is None:
+            step = next(edges, None)
+            if step is None:
                 state[node] = 2
                 stack.pop()
                 continue
-            target = graph.edges[index].target
+            target = graph.edges[step].target
             if state.get(target) == 1:
-                back.add(index)
+                back.add(step)
             elif target not in state:
                 state[target] = 1
                 stack.append((target, iter(out[target])))
@@ -239,7 +239,9 @@ def _edge_svg(edge: Edge, path: str, middle: tuple[float, float]) -> str:
     return "".join(parts)
 
 
-def _bezier_middle(p0: tuple[float, float], p1: tuple[float, float], p2: tuple[float, float], p3: tuple[float, float]) -> tuple[float, float]:
+def _bezier_middle(
+    p0: tuple[float, float], p1: tuple[float, float], p2: tuple[float, float], p3: tuple[float, float]
+) -> tuple[float, float]:
     return ((p0[0] + 3 * p1[0] + 3 * p2[0] + p3[0]) / 8, (p0[1] + 3 * p1[1] + 3 * p2[1] + p3[1]) / 8)
 
 
@@ -286,10 +288,7 @@ def svg(graph: Graph, title: str) -> str:
         '<defs><marker id="lgm-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>'
         # A white card: the SVG shows as an image, which cannot follow a dark theme.
-        f'<rect width="{w}" height="{h}" rx="6" fill="#fff"/>'
-        + "".join(edges)
-        + "".join(nodes)
-        + "</svg>"
+        f'<rect width="{w}" height="{h}" rx="6" fill="#fff"/>' + "".join(edges) + "".join(nodes) + "</svg>"
     )
 
 

@@ -68,7 +68,9 @@ class Follower:
             raise gave_up(attempt) from None
         return self.delays[attempt]
 
-    def events(self, client: Client, first: Optional[RunStream] = None, sleep: Callable[[float], Any] = time.sleep) -> Iterator[Event]:
+    def events(
+        self, client: Client, first: Optional[RunStream] = None, sleep: Callable[[float], Any] = time.sleep
+    ) -> Iterator[Event]:
         attempt = 0
         stream = first
         while True:

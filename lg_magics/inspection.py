@@ -92,7 +92,9 @@ def _thread_row(variable: str, thread_id: str, thread: Optional[dict[str, Any]])
     return [variable, graph, str(thread.get("status") or ""), values_summary(thread.get("values"), 60), thread_id]
 
 
-def threads_bundle(client: Client, namespace: Mapping[str, Any], *, limit: int = 10, hidden: Collection[str] = ()) -> dict[str, str]:
+def threads_bundle(
+    client: Client, namespace: Mapping[str, Any], *, limit: int = 10, hidden: Collection[str] = ()
+) -> dict[str, str]:
     rows, seen = [], set()
     for name, thread_id in thread_variables(namespace, hidden):
         try:
@@ -155,7 +157,9 @@ def state_bundle(client: Client, label: str, thread_id: str) -> dict[str, str]:
     if metadata.get("step") is not None:
         head += f" · step {metadata['step']}"
     head += f" · next: {', '.join(state.get('next') or []) or 'none'}"
-    values = state.get("values") if isinstance(state.get("values"), dict) else {}
+    values = state.get("values")
+    if not isinstance(values, dict):
+        values = {}
     rows = [[key, value_line(key, value, 80)] for key, value in values.items()]
     parts: list[Any] = [head, Table(["key", "value"], rows, empty="No values yet.")]
     parts += [f"Waiting for input: {compact(value, 200)}" for value in _interrupts(state)]
@@ -184,7 +188,9 @@ def history_bundle(client: Client, label: str, thread_id: str, *, limit: int = 1
                 str(checkpoint.get("checkpoint_id") or ""),
             ]
         )
-    table = Table(["step", "source", "next", "values", "checkpoint ID"], rows, code=frozenset({"checkpoint ID"}), empty="No checkpoints.")
+    table = Table(
+        ["step", "source", "next", "values", "checkpoint ID"], rows, code=frozenset({"checkpoint ID"}), empty="No checkpoints."
+    )
     more = " (pass --limit N for more)" if len(rows) >= limit else ""
     return bundle(f"{label}: {len(rows)} checkpoints, newest first{more}", table)
 

@@ -56,9 +56,7 @@ def interpolate(text: str, names: Mapping[str, Any], *, where: str = "the cell")
             return match.group(0)[1:]
         name, filter = match.group("name"), match.group("filter")
         if filter is not None and filter not in FILTERS:
-            raise AgentUsageError(
-                f"Unknown filter {filter!r} in {match.group(0)} in {where}: the only filter is | json."
-            )
+            raise AgentUsageError(f"Unknown filter {filter!r} in {match.group(0)} in {where}: the only filter is | json.")
         if name not in names:
             raise AgentUsageError(
                 f"{{{{{name}}}}} in {where}: no variable named {name}. Define it, write \\{{{{{name}}}}} "

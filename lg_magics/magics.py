@@ -20,13 +20,27 @@ from .exceptions import AgentUsageError
 from .protocol import API_KEY_ENV_VARS, DEFAULT_STREAM_MODES, MULTITASK_STRATEGIES, STREAM_MODES, api_key_from_env
 from .variables import DEFAULT_PATTERN
 
-COMMANDS = ("serve", "stop", "connect", "info", "runs", "wait", "cancel", "record", "assistants", "threads", "state", "history", "graph")
+COMMANDS = (
+    "serve",
+    "stop",
+    "connect",
+    "info",
+    "runs",
+    "wait",
+    "cancel",
+    "record",
+    "assistants",
+    "threads",
+    "state",
+    "history",
+    "graph",
+)
 
 
 def parse(func: Callable[..., Any], line: str) -> Any:
     """Parse ``line`` with ``func``'s magic arguments; None after ``--help`` was printed."""
     if {"-h", "--help"} & set(line.split()):
-        print(func.parser.format_help().rstrip())
+        print(func.parser.format_help().rstrip())  # type: ignore[attr-defined]  # set by @magic_arguments
         return None
     try:
         return parse_argstring(func, line)
@@ -64,9 +78,15 @@ class AgentMagics(Magics):
         "",
         help=f"Agent Server URL. Empty: ${URL_ENV}, else the embedded server (started on first use).",
     ).tag(config=True)
-    thread_pattern = Unicode(DEFAULT_PATTERN, help="Name of the variable holding an assistant's thread ID ($LG_MAGICS_THREAD_PATTERN).").tag(config=True)
-    update_interval = Float(0.05, help="Seconds between redraws of a live view, coalesced ($LG_MAGICS_UPDATE_INTERVAL).").tag(config=True)
-    fail_on_error = Bool(True, help="A failed run fails the cell; --no-fail overrides it per cell ($LG_MAGICS_FAIL_ON_ERROR).").tag(config=True)
+    thread_pattern = Unicode(
+        DEFAULT_PATTERN, help="Name of the variable holding an assistant's thread ID ($LG_MAGICS_THREAD_PATTERN)."
+    ).tag(config=True)
+    update_interval = Float(0.05, help="Seconds between redraws of a live view, coalesced ($LG_MAGICS_UPDATE_INTERVAL).").tag(
+        config=True
+    )
+    fail_on_error = Bool(
+        True, help="A failed run fails the cell; --no-fail overrides it per cell ($LG_MAGICS_FAIL_ON_ERROR)."
+    ).tag(config=True)
     default_assistant = Unicode("", help="Assistant of a %%agent cell that names none ($LG_MAGICS_ASSISTANT).").tag(config=True)
     stream_modes = List(
         Unicode(), list(DEFAULT_STREAM_MODES), help="Stream modes of a cell without --stream-mode ($LG_MAGICS_STREAM_MODES)."
@@ -77,13 +97,13 @@ class AgentMagics(Magics):
     def _check_setting(self, proposal: Any) -> Any:
         from . import settings
 
-        check = {
+        checks: dict[str, Callable[[Any, str], Any]] = {
             "stream_modes": settings.check_stream_modes,
             "concurrency": settings.check_concurrency,
             "update_interval": settings.check_interval,
             "thread_pattern": settings.check_pattern,
-        }[proposal.trait.name]
-        return check(proposal.value, f"AgentMagics.{proposal.trait.name}")
+        }
+        return checks[proposal.trait.name](proposal.value, f"AgentMagics.{proposal.trait.name}")
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -100,6 +120,16 @@ class AgentMagics(Magics):
 
         self.connection = Connection()
         self.background = BackgroundRuns()
+
+    @property
+    def user_ns(self) -> dict[str, Any]:
+        assert self.shell is not None, "AgentMagics needs a shell"
+        return self.shell.user_ns
+
+    @property
+    def hidden_names(self) -> dict[str, Any]:
+        assert self.shell is not None, "AgentMagics needs a shell"
+        return self.shell.user_ns_hidden
 
     # -- connection ------------------------------------------------------------------------------
     def current_url(self) -> str:
@@ -204,12 +234,11 @@ class AgentMagics(Magics):
         return None
 
     def _run_cell(self, args: Any, cell: str) -> Any:
-        from .request import build_request
-
         from .batch import check_map_args, map_cell
+        from .request import build_request
         from .runner import RunSession
 
-        namespace = self.shell.user_ns
+        namespace = self.user_ns
         args.no_fail = args.no_fail or not self.fail_on_error
         args.assistant = args.assistant or self.default_assistant or None
         args.stream_mode = args.stream_mode or list(self.stream_modes)
@@ -259,7 +288,7 @@ class AgentMagics(Magics):
                 on_resume=(lambda value: self._resume_from(session, value)) if request.thread_var else None,
             )
 
-        session = RunSession(self.client(), request, self.shell.user_ns, display=show, make_view=make_view)
+        session = RunSession(self.client(), request, self.user_ns, display=show, make_view=make_view)
         return session
 
     def _resume_from(self, parent: Any, value: str) -> None:
@@ -350,7 +379,11 @@ class AgentMagics(Magics):
         settings = {"Default assistant": self.default_assistant or "none", "Stream modes": " ".join(self.stream_modes)}
         connection = self.connection
         served = connection.graphs if (connection.server or connection.borrowed) else None
-        log = (str(connection.server.log_path) if connection.server else "none: this kernel did not start the server") if args.log else None
+        log = (
+            (str(connection.server.log_path) if connection.server else "none: this kernel did not start the server")
+            if args.log
+            else None
+        )
         print("\n".join(info_lines(self.client(), graphs=served, log=log, key_from=key_from, settings=settings)))
         if connection.cassette is not None:
             print(f"Cassette: {connection.cassette.path} ({'replaying' if connection.cassette.replaying else 'recording'})")
@@ -371,8 +404,8 @@ class AgentMagics(Magics):
 
         args = parse(self.threads, line)
         if args is not None:
-            ns = self.shell.user_ns
-            display(threads_bundle(self.client(), ns, limit=check_limit(args.limit), hidden=self.shell.user_ns_hidden))
+            ns = self.user_ns
+            display(threads_bundle(self.client(), ns, limit=check_limit(args.limit), hidden=self.hidden_names))
 
     @magic_arguments(name="agent state")
     @argument("var", nargs="?", help="A variable holding a thread ID (default: the thread of the last run).")
@@ -382,7 +415,7 @@ class AgentMagics(Magics):
 
         args = parse(self.state, line)
         if args is not None:
-            label, thread_id = resolve_thread(self.shell.user_ns, args.var, self.shell.user_ns_hidden)
+            label, thread_id = resolve_thread(self.user_ns, args.var, self.hidden_names)
             display(state_bundle(self.client(), label, thread_id))
 
     @magic_arguments(name="agent history")
@@ -395,7 +428,7 @@ class AgentMagics(Magics):
         args = parse(self.history, line)
         if args is not None:
             limit = check_limit(args.limit)
-            label, thread_id = resolve_thread(self.shell.user_ns, args.var, self.shell.user_ns_hidden)
+            label, thread_id = resolve_thread(self.user_ns, args.var, self.hidden_names)
             display(history_bundle(self.client(), label, thread_id, limit=limit))
 
     @magic_arguments(name="agent graph")

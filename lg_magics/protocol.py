@@ -10,6 +10,7 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -103,10 +104,10 @@ def decode_event(name: str, data: str, event_id: Optional[str]) -> Event:
     return Event(name or "message", decoded, event_id or None)
 
 
-def api_key_from_env(environ: Optional[dict[str, str]] = None) -> Optional[str]:
-    environ = os.environ if environ is None else environ
+def api_key_from_env(environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    env = os.environ if environ is None else environ
     for name in API_KEY_ENV_VARS:
-        value = (environ.get(name) or "").strip().strip("'\"")
+        value = (env.get(name) or "").strip().strip("'\"")
         if value:
             return value
     return None

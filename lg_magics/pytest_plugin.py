@@ -13,6 +13,11 @@ without the plugin; ``%agent stop`` leaves it running.
 the kernels: with ``replay`` every ``%agent record CASSETTE`` replays its
 cassette, so CI needs no deployment and no API key.
 
+Under ``--nbval``, every notebook that loads lg_magics gets the sanitize rules
+shipped in ``lg_magics/nbval-sanitize.cfg`` (ports, IDs, server versions), ahead
+of the rules of ``--nbval-sanitize-with``: a user's CI needs no copy of them and
+stays green when the deployment is upgraded. ``--agent-no-sanitize`` turns it off.
+
 Registered through the ``pytest11`` entry point, so this module is imported by
 every pytest run in an environment that has lg_magics: it imports nothing heavy.
 """
@@ -20,6 +25,8 @@ every pytest run in an environment that has lg_magics: it imports nothing heavy.
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 from typing import Any, Optional
 
 import pytest  # already loaded: this module is only imported by pytest
@@ -27,7 +34,14 @@ import pytest  # already loaded: this module is only imported by pytest
 from .environment import RECORD_MODE_ENV, RECORD_MODES, URL_ENV
 
 DEMO = "demo"
+SANITIZE_FILE = Path(__file__).with_name("nbval-sanitize.cfg")
 _SERVER = pytest.StashKey[Any]()
+_LOADS_US = re.compile(r"%load_ext\s+lg_magics\b|%reload_ext\s+lg_magics\b|import\s+lg_magics\b")
+
+
+def sanitize_rules(path: Path = SANITIZE_FILE) -> list[tuple[str, str]]:
+    """(regex, replacement) pairs of a sanitize file, read the way nbval reads them."""
+    return re.findall(r"^regex: (.*)$\n^replace: (.*)$", path.read_text(), flags=re.MULTILINE)
 
 
 def pytest_addoption(parser: Any) -> None:
@@ -44,6 +58,12 @@ def pytest_addoption(parser: Any) -> None:
         choices=RECORD_MODES,
         default=None,
         help=f"record, replay or auto for every %agent record cassette (sets ${RECORD_MODE_ENV} for the kernels)",
+    )
+    group.addoption(
+        "--agent-no-sanitize",
+        action="store_true",
+        default=False,
+        help="do not apply lg_magics' sanitize rules (ports, IDs, server versions) to notebooks that load lg_magics",
     )
 
 
@@ -81,6 +101,26 @@ def pytest_configure(config: Any) -> None:
     config.add_cleanup(server.stop)
     _set_env(config, URL_ENV, url)
     config.stash[_SERVER] = server
+
+
+def _loads_lg_magics(notebook: Any) -> bool:
+    cells = getattr(notebook, "cells", None) or []
+    return any(cell.get("cell_type") == "code" and _LOADS_US.search(str(cell.get("source", ""))) for cell in cells)
+
+
+def pytest_itemcollected(item: Any) -> None:
+    """Put our rules first in the notebook's sanitize patterns. nbval fills the same ordered dict
+    from --nbval-sanitize-with when the notebook's kernel starts, without clearing it, so the
+    user's rules come after ours (and win where both name the same regex)."""
+    notebook = item.parent
+    patterns = getattr(notebook, "sanitize_patterns", None)
+    if patterns is None or getattr(notebook, "_lg_magics_sanitized", False):
+        return
+    notebook._lg_magics_sanitized = True
+    if item.config.getoption("agent_no_sanitize", False) or not _loads_lg_magics(getattr(notebook, "nb", None)):
+        return
+    for regex, replace in sanitize_rules():
+        patterns.setdefault(regex, replace)
 
 
 def pytest_report_header(config: Any) -> Optional[str]:

@@ -107,7 +107,7 @@ def json_input(text: str) -> Any:
     except ValueError as exc:
         reason = str(exc).splitlines()[0] if str(exc) else "not JSON"
         raise AgentUsageError(
-            f"--json: the cell is not a JSON value or Python literal ({reason}); write the input like {{\"text\": \"hello\"}}."
+            f'--json: the cell is not a JSON value or Python literal ({reason}); write the input like {{"text": "hello"}}.'
         ) from None
 
 

@@ -39,7 +39,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def server_installed() -> bool:
-    return all(importlib.util.find_spec(name) is not None for name in ("langgraph_cli", "langgraph_api", "langgraph_runtime_inmem"))
+    return all(
+        importlib.util.find_spec(name) is not None for name in ("langgraph_cli", "langgraph_api", "langgraph_runtime_inmem")
+    )
 
 
 def absolute_config(config_path: Path) -> dict[str, Any]:
@@ -49,13 +51,13 @@ def absolute_config(config_path: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise EmbeddedServerError(f"Cannot read {config_path}: {exc}") from None
     if not isinstance(config, dict) or not isinstance(config.get("graphs"), dict):
-        raise EmbeddedServerError(f"{config_path} is not a langgraph.json: it needs a \"graphs\" object.")
+        raise EmbeddedServerError(f'{config_path} is not a langgraph.json: it needs a "graphs" object.')
     base = config_path.parent.resolve()
 
     def absolute(path: str) -> str:
         return str((base / path).resolve()) if path.startswith(".") else path
 
-    graphs = {}
+    graphs: dict[str, Any] = {}
     for graph_id, spec in config["graphs"].items():
         if isinstance(spec, str) and ":" in spec:
             file, _, variable = spec.rpartition(":")
@@ -100,7 +102,9 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 class EmbeddedServer:
     """One ``langgraph dev`` process we started; :meth:`stop` ends exactly that process group."""
 
-    def __init__(self, config_path: Optional[os.PathLike[str] | str] = None, *, port: Optional[int] = None, jobs: int = 10) -> None:
+    def __init__(
+        self, config_path: Optional[os.PathLike[str] | str] = None, *, port: Optional[int] = None, jobs: int = 10
+    ) -> None:
         self.config_path = Path(config_path or DEMO_CONFIG).expanduser().resolve()
         self.port = port
         self.jobs = jobs

@@ -45,7 +45,9 @@ def check_pattern(pattern: str, where: str) -> str:
     try:
         pattern.format(assistant="chat")
     except (KeyError, IndexError, ValueError, AttributeError):
-        raise AgentUsageError(f"{where} is a variable name with {{assistant}} in it, such as '{{assistant}}_thread', not {pattern!r}.") from None
+        raise AgentUsageError(
+            f"{where} is a variable name with {{assistant}} in it, such as '{{assistant}}_thread', not {pattern!r}."
+        ) from None
     return pattern
 
 

@@ -51,8 +51,7 @@ def table_html(table: Table) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
     codes = [c in table.code for c in table.columns]
     body = "".join(
-        "<tr>" + "".join(f"<td>{_cell_html(cell, code)}</td>" for cell, code in zip(row, codes)) + "</tr>"
-        for row in table.rows
+        "<tr>" + "".join(f"<td>{_cell_html(cell, code)}</td>" for cell, code in zip(row, codes)) + "</tr>" for row in table.rows
     )
     return f'<table class="lgm-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 

@@ -168,7 +168,9 @@ class Transcript:
         self.status = ERROR
         self.entries.append(Entry("error", data=self.error))
 
-    def finish(self, server_status: Optional[str] = None, state: Optional[dict[str, Any]] = None, cancelled: bool = False) -> None:
+    def finish(
+        self, server_status: Optional[str] = None, state: Optional[dict[str, Any]] = None, cancelled: bool = False
+    ) -> None:
         """Close the run after the stream ended: server-side run status and thread state, when known."""
         if state is not None:
             values = state.get("values")
@@ -319,7 +321,12 @@ class Transcript:
         """A message a node returned without an id (a ToolNode's, say) gets its id from the reducer; when
         it comes back with one (a subgraph returning its whole state), it is the same message."""
         for entry in self.entries:
-            if entry.kind == "message" and entry.id is None and not entry.is_input and (entry.role, entry.text, entry.name) == (role, text, name):
+            if (
+                entry.kind == "message"
+                and entry.id is None
+                and not entry.is_input
+                and (entry.role, entry.text, entry.name) == (role, text, name)
+            ):
                 entry.id = message_id
                 self._by_id[message_id] = entry
                 return entry
@@ -381,13 +388,14 @@ def _merge_tool_call_chunks(entry: Entry, chunks: list[Any]) -> None:
     for chunk in chunks:
         if not isinstance(chunk, dict):
             continue
-        index = chunk.get("index") or 0
+        index = int(chunk.get("index") or 0)
         while len(entry.tool_calls) <= index:
             entry.tool_calls.append({"name": "", "args": "", "id": None})
         call = entry.tool_calls[index]
         call["name"] = call.get("name") or chunk.get("name") or ""
         call["id"] = call.get("id") or chunk.get("id")
-        call["args"] = (call.get("args") if isinstance(call.get("args"), str) else "") + (chunk.get("args") or "")
+        args = call.get("args")
+        call["args"] = (args if isinstance(args, str) else "") + str(chunk.get("args") or "")
 
 
 def _ns_label(ns: tuple[str, ...]) -> str:

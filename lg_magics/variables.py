@@ -43,4 +43,3 @@ def thread_in(namespace: MutableMapping[str, Any], var: str) -> Optional[str]:
         f"Variable {var} holds a {kind}, not a thread ID, and lg_magics will not overwrite it: "
         f"pass --thread OTHER_NAME, or del {var}."
     )
-

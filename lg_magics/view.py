@@ -208,13 +208,21 @@ class RunView:
     def _sync_controls(self) -> None:
         """A Stop button while a background run goes on; a resume field when it waits at an interrupt."""
         status = self.transcript.status
-        wanted = "stop" if self.on_stop and not self.transcript.finished else "resume" if self.on_resume and status == WAITING else None
+        wanted = (
+            "stop"
+            if self.on_stop and not self.transcript.finished
+            else "resume"
+            if self.on_resume and status == WAITING
+            else None
+        )
         if wanted == self._controls_for:
             return
         self._controls_for = wanted
         for child in self.controls.children:
             child.close()
-        self.controls.children = self._stop_controls() if wanted == "stop" else self._resume_controls() if wanted == "resume" else ()
+        self.controls.children = (
+            self._stop_controls() if wanted == "stop" else self._resume_controls() if wanted == "resume" else ()
+        )
 
     def _stop_controls(self) -> tuple[Any, ...]:
         import ipywidgets as widgets

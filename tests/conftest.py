@@ -1,4 +1,11 @@
-"""Fixtures: a real Agent Server (the embedded one, on a free port) and an IPython shell."""
+"""Fixtures: a real Agent Server (the embedded one, on a free port) and an IPython shell.
+
+Every test belongs to one tier (a pytest marker), so a developer can run one: ``unit`` needs nothing
+but Python (``make check`` runs it); ``server`` talks to a real Agent Server over loopback; ``kernel``
+starts a real IPython kernel or process; ``notebooks`` executes notebooks; ``browser`` drives
+JupyterLab in Chromium. Tests that use the ``server`` or ``kernel`` fixtures are marked for it here;
+tests that start what they need themselves carry the marker. A test with no tier is ``unit``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,19 @@ import pytest
 
 from lg_magics.client import Client
 from lg_magics.server import EmbeddedServer
+
+TIERS = ("server", "kernel", "notebooks", "browser")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "kernel" in fixtures:
+            item.add_marker(pytest.mark.kernel)
+        if fixtures & {"server", "wordcount_server"}:
+            item.add_marker(pytest.mark.server)
+        if not any(item.get_closest_marker(tier) for tier in TIERS):
+            item.add_marker(pytest.mark.unit)
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:

@@ -75,7 +75,9 @@ def test_summary_counts_and_lists_failures() -> None:
     assert summary_lines(results, labels) == ["50 runs: 48 done, 1 failed, 1 cancelled", "item 48 failed: ValueError: kaboom"]
     many = [result("error", {"error": "E", "message": "m"})] * 12
     lines = summary_lines(many, [str(i) for i in range(12)])
-    assert lines[0] == "12 runs: 0 done, 12 failed" and len(lines) == 12 and lines[-1] == "... and 2 more failed: see their .error"
+    assert (
+        lines[0] == "12 runs: 0 done, 12 failed" and len(lines) == 12 and lines[-1] == "... and 2 more failed: see their .error"
+    )
 
 
 # -- against the server -------------------------------------------------------------------------
@@ -141,7 +143,7 @@ def test_concurrency_is_bounded(shell, client: Client) -> None:
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        shell.cell("slow_chat --map counts --concurrency 2 --context {\"delay\":0.1}", "count to {{item}}")
+        shell.cell('slow_chat --map counts --concurrency 2 --context {"delay":0.1}', "count to {{item}}")
     finally:
         done.set()
         watcher.join()
@@ -161,7 +163,7 @@ def test_interrupt_cancels_what_is_pending_and_binds_what_finished(shell) -> Non
     helper.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            shell.cell("slow_chat --map counts --concurrency 2 --context {\"delay\":0.05}", "count to {{item}}")
+            shell.cell('slow_chat --map counts --concurrency 2 --context {"delay":0.05}', "count to {{item}}")
     finally:
         helper.join()
     results = shell.ns["_agent"]

@@ -27,6 +27,7 @@ from lg_magics.server import free_port
 
 from .conftest import wait_for
 
+pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
@@ -106,9 +107,7 @@ def run_cell(page: Any, index: int) -> Any:
     """Run one cell as a person does (click it, Shift+Enter) and wait until it has started."""
     import re
 
-    from playwright.sync_api import expect
-
-    from playwright.sync_api import Error
+    from playwright.sync_api import Error, expect
 
     cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
     for attempt in range(3):
@@ -158,7 +157,9 @@ def test_stop_button_cancels_a_background_run(page: Any, client: Client) -> None
     printed = run_cell(page, 3).locator(".jp-OutputArea-output")
     printed.wait_for(timeout=30_000)
     thread_id = printed.inner_text().strip()
-    wait_for(lambda: client._json("GET", f"/threads/{thread_id}/runs")[0]["status"] == "interrupted", what="the run to be cancelled")
+    wait_for(
+        lambda: client._json("GET", f"/threads/{thread_id}/runs")[0]["status"] == "interrupted", what="the run to be cancelled"
+    )
 
 
 def test_interrupt_answered_through_the_view(page: Any, client: Client) -> None:

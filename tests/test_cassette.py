@@ -61,7 +61,10 @@ def test_file_is_json_with_one_line_per_event_and_payload_order_kept() -> None:
             "request": {"method": "POST", "path": "/runs/stream", "query": {}, "body": {"assistant_id": "chat"}},
             "response": {"status": 200, "headers": {"content-type": "text/event-stream"}, "events": events},
         },
-        {"request": {"method": "GET", "path": "/ok", "query": {}, "body": None}, "response": {"status": 202, "headers": {}, "text": ""}},
+        {
+            "request": {"method": "GET", "path": "/ok", "query": {}, "body": None},
+            "response": {"status": 202, "headers": {}, "text": ""},
+        },
     ]
     text = dumps({"url": "http://127.0.0.1:1", "graphs": ["chat"]}, interactions)
     document = json.loads(text)
@@ -109,7 +112,11 @@ def _recorded(tmp_path: Path, requests: list[httpx.Request]) -> Cassette:
     interactions = [
         {
             "request": describe(request, request.read()),
-            "response": {"status": 200, "headers": {"content-type": "text/event-stream"}, "events": [{"event": "values", "data": {"n": i}}]},
+            "response": {
+                "status": 200,
+                "headers": {"content-type": "text/event-stream"},
+                "events": [{"event": "values", "data": {"n": i}}],
+            },
         }
         for i, request in enumerate(requests)
     ]
@@ -226,7 +233,11 @@ def test_recorded_runs_replay_identically_with_no_server(
 
 def test_recording_passes_events_through_as_they_arrive(server: EmbeddedServer, tmp_path: Path) -> None:
     cassette = Cassette(tmp_path / "c.json", "record")
-    body = {"assistant_id": "slow_chat", "input": {"messages": [{"role": "human", "content": "count to 4"}]}, "stream_mode": ["messages-tuple"]}
+    body = {
+        "assistant_id": "slow_chat",
+        "input": {"messages": [{"role": "human", "content": "count to 4"}]},
+        "stream_mode": ["messages-tuple"],
+    }
     seen_when_first_token_arrived = None
     with Client(server.url, transport=cassette.transport()) as client, client.stream_run(None, body) as stream:
         for event in stream:
@@ -235,12 +246,21 @@ def test_recording_passes_events_through_as_they_arrive(server: EmbeddedServer, 
     events = cassette.interactions[-1]["response"]["events"]
     # The later tokens did not exist yet when the first reached us: nothing was buffered.
     assert seen_when_first_token_arrived is not None and seen_when_first_token_arrived < len(events)
-    assert [e["data"][0]["content"] for e in events if e["event"] == "messages" and e["data"][0]["content"]] == ["1 ", "2 ", "3 ", "4"]
+    assert [e["data"][0]["content"] for e in events if e["event"] == "messages" and e["data"][0]["content"]] == [
+        "1 ",
+        "2 ",
+        "3 ",
+        "4",
+    ]
 
 
 def test_replay_streams_one_chunk_per_event(server: EmbeddedServer, tmp_path: Path) -> None:
     path = tmp_path / "c.json"
-    body = {"assistant_id": "chat", "input": {"messages": [{"role": "human", "content": "count to 5"}]}, "stream_mode": ["messages-tuple", "updates"]}
+    body = {
+        "assistant_id": "chat",
+        "input": {"messages": [{"role": "human", "content": "count to 5"}]},
+        "stream_mode": ["messages-tuple", "updates"],
+    }
     with Client(server.url, transport=Cassette(path, "record").transport()) as client, client.stream_run(None, body) as stream:
         live = [(e.event, e.data) for e in stream]
     replay = Cassette(path, "replay")
@@ -254,7 +274,11 @@ def test_replay_streams_one_chunk_per_event(server: EmbeddedServer, tmp_path: Pa
 
 def test_async_transports_record_and_replay(server: EmbeddedServer, tmp_path: Path) -> None:
     path = tmp_path / "c.json"
-    body = {"assistant_id": "tools", "input": {"messages": [{"role": "human", "content": "weather in Oslo"}]}, "stream_mode": ["updates", "custom"]}
+    body = {
+        "assistant_id": "tools",
+        "input": {"messages": [{"role": "human", "content": "weather in Oslo"}]},
+        "stream_mode": ["updates", "custom"],
+    }
 
     async def run(url: str, cassette: Cassette) -> list[tuple[str, Any]]:
         async with httpx.AsyncClient(base_url=url, transport=cassette.async_transport()) as http:
@@ -267,7 +291,11 @@ def test_async_transports_record_and_replay(server: EmbeddedServer, tmp_path: Pa
 
 
 def test_serve_in_replay_starts_nothing_and_prints_the_recorded_line(
-    cassette_shell: Shell, server: EmbeddedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    cassette_shell: Shell,
+    server: EmbeddedServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     shell = cassette_shell
     path = tmp_path / "c.json"
@@ -292,7 +320,9 @@ def test_serve_in_replay_starts_nothing_and_prints_the_recorded_line(
     assert f"Agent Server ready at {server.url} with graphs: chat, slow_chat, approval, tools, boom." in first
 
 
-def test_cassette_from_the_environment(cassette_shell: Shell, server: EmbeddedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cassette_from_the_environment(
+    cassette_shell: Shell, server: EmbeddedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shell = cassette_shell
     path = tmp_path / "env.cassette.json"
     monkeypatch.setenv("LG_MAGICS_CASSETTE", str(path))

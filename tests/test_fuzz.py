@@ -11,7 +11,6 @@ from typing import Any, Callable
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from IPython.core.error import UsageError
 
 from lg_magics.exceptions import AgentError
@@ -27,7 +26,9 @@ FUZZ = settings(
 NAMES = st.sampled_from(["item", "who", "items", "nobody", "1x", "_agent", "class", "name"])
 WORDS = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
 JSONISH = st.one_of(
-    st.sampled_from(['{"delay":0}', "{'delay':0}", "{oops", "[1]", "{}", "ctx", "nobody", '{"configurable":{"a":1}}', "{1,2}", "null"]),
+    st.sampled_from(
+        ['{"delay":0}', "{'delay':0}", "{oops", "[1]", "{}", "ctx", "nobody", '{"configurable":{"a":1}}', "{1,2}", "null"]
+    ),
     WORDS,
 )
 # Flags that make sense, three times as likely as the rest, so that many examples really run.
@@ -50,7 +51,9 @@ ANY_FLAG = st.one_of(
 FLAG = st.one_of(GOOD_FLAG, GOOD_FLAG, GOOD_FLAG, ANY_FLAG)
 ASSISTANT = st.sampled_from(["chat", "chat", "boom", "approval", "nope", "", "eb6db400-e3c8-5d06-a834-015cb89efe69"])
 PIECE = st.one_of(
-    st.sampled_from(["Hello {{who}}", "count to 2", '{"request": "x"}', "{'text': 1}", "{{ item }}", "\\{{who}}", "{{who|json}}"]),
+    st.sampled_from(
+        ["Hello {{who}}", "count to 2", '{"request": "x"}', "{'text': 1}", "{{ item }}", "\\{{who}}", "{{who|json}}"]
+    ),
     st.sampled_from(["{{nobody}}", "{{who|upper}}", "{", "}}", "\n", " "]),
     WORDS,
 )
@@ -79,7 +82,9 @@ def test_cell_magic_never_shows_an_internal_traceback(shell, assistant: str, fla
 
 COMMAND = st.sampled_from(["assistants", "threads", "state", "history", "graph", "info", "runs", "frobnicate", ""])
 ARG = st.one_of(
-    st.sampled_from(["--limit 1", "--limit 0", "--limit x", "--xray", "chat", "tools", "nope", "chat_thread", "who", "--help", "'"]),
+    st.sampled_from(
+        ["--limit 1", "--limit 0", "--limit x", "--xray", "chat", "tools", "nope", "chat_thread", "who", "--help", "'"]
+    ),
     WORDS,
 )
 

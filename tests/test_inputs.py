@@ -82,7 +82,7 @@ def test_text_cell_to_a_graph_without_messages_gets_the_json_hint(shell, wordcou
     with pytest.raises(AgentUsageError) as info:
         shell.cell("wordcount --stateless", "count these words")
     assert str(info.value) == (
-        'wordcount does not take messages (its input has text): write the input as JSON and add --json, '
+        "wordcount does not take messages (its input has text): write the input as JSON and add --json, "
         'e.g. %%agent wordcount --json with {"text": ...} in the cell.'
     )
     assert shell.outputs == []
@@ -145,4 +145,3 @@ def test_run_result_has_everything_and_a_repr_without_ids(shell) -> None:
         "keys=['messages', 'user_age', 'user_name'])"
     )
     assert result.run_id not in text and result.thread_id not in text
-

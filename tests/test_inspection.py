@@ -58,7 +58,10 @@ def test_threads_lists_notebook_variables_first(shell, client: Client) -> None:
     shell.ns["_"] = other  # IPython's output cache is not a thread variable
     shell.line("threads --limit 3")
     lines = plain(shell).splitlines()
-    assert lines[0] == "2 threads in notebook variables, 3 more on the server (most recently updated first; pass --limit N to see more than 3)"
+    assert (
+        lines[0]
+        == "2 threads in notebook variables, 3 more on the server (most recently updated first; pass --limit N to see more than 3)"
+    )
     assert lines[3].split()[:3] == ["chat_thread", "chat", "idle"] and shell.ns["chat_thread"] in lines[3]
     assert "user_name: Bagatur, user_age: 26; 2 messages, last [ai] Nic…" in lines[3]
     assert lines[4].split()[:4] == ["gone_thread", "not", "on", "this"]
@@ -125,7 +128,9 @@ def test_state_needs_a_thread_when_there_is_no_last_run(shell) -> None:
     shell.ns.pop("_agent", None)
     shell.ns["one_thread"] = str(uuid.uuid4())
     shell.ns["two_thread"] = str(uuid.uuid4())
-    with pytest.raises(AgentUsageError, match=r"Which thread\? Pass a thread variable \(thread variables: one_thread, two_thread\)"):
+    with pytest.raises(
+        AgentUsageError, match=r"Which thread\? Pass a thread variable \(thread variables: one_thread, two_thread\)"
+    ):
         shell.line("state")
     del shell.ns["two_thread"]
     with pytest.raises(ThreadNotFound, match=r"\(one_thread\) is not on the server"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 
 from .kernel import Kernel
 
@@ -55,6 +56,7 @@ def test_a_2000_token_reply_is_coalesced(kernel: Kernel) -> None:
     assert reply in summary
 
 
+@pytest.mark.kernel
 def test_embedded_server_stops_when_the_kernel_exits() -> None:
     import os
 

@@ -10,7 +10,6 @@ without the plugin.
 
 from __future__ import annotations
 
-import configparser
 import copy
 import difflib
 import importlib.util
@@ -23,7 +22,10 @@ from typing import Any
 import nbformat
 import pytest
 
+from lg_magics.pytest_plugin import sanitize_rules
 from lg_magics.server import EmbeddedServer, free_port
+
+pytestmark = pytest.mark.notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -45,10 +47,9 @@ def _script() -> Any:
 def sanitized(nb: nbformat.NotebookNode) -> str:
     """The saved file's text with nbval's sanitize rules applied, as a reviewer would diff it."""
     text = nbformat.writes(nb)
-    rules = configparser.ConfigParser()
-    rules.read(SANITIZE)
-    for section in rules.sections():
-        text = re.sub(rules[section]["regex"], rules[section]["replace"], text)
+    # What nbval applies under our plugin: the rules lg_magics ships, then this folder's.
+    for regex, replace in [*sanitize_rules(), *sanitize_rules(SANITIZE)]:
+        text = re.sub(regex, replace, text)
     return text
 
 
@@ -75,7 +76,13 @@ def execute_all(folder: Path, secret: bool) -> tuple[dict[str, Executed], str]:
     script = _script()
     results: dict[str, Executed] = {}
     with pytest.MonkeyPatch.context() as env:
-        for name in ("LANGGRAPH_API_KEY", "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY", "LG_MAGICS_CASSETTE", "LG_MAGICS_RECORD_MODE"):
+        for name in (
+            "LANGGRAPH_API_KEY",
+            "LANGSMITH_API_KEY",
+            "LANGCHAIN_API_KEY",
+            "LG_MAGICS_CASSETTE",
+            "LG_MAGICS_RECORD_MODE",
+        ):
             env.delenv(name, raising=False)
         if secret:
             env.setenv("LANGSMITH_API_KEY", SECRET)  # before the server starts: it must not log it either

@@ -15,7 +15,9 @@ from lg_magics.server import EmbeddedServer
 
 from .conftest import Shell
 
-INNER = '''
+pytestmark = pytest.mark.notebooks
+
+INNER = """
 import os
 from pathlib import Path
 
@@ -31,7 +33,7 @@ def test_the_server_answers():
 def test_one_server_for_the_whole_session():
     assert os.environ["LG_MAGICS_URL"] == Path("url.txt").read_text()
     Path("mode.txt").write_text(os.environ.get("LG_MAGICS_RECORD_MODE", "unset"))
-'''
+"""
 
 
 def _pytest(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -24,12 +24,22 @@ def tools_run(run_id: str = RUN_ID, thread_id: str = THREAD_ID) -> Transcript:
     t.apply(Event("messages", [{"content": "", "type": "ai", "id": "ai-call", "tool_calls": [CALL]}, meta]))
     t.apply(Event("updates", {"agent": {"messages": [{"content": "", "type": "ai", "id": "ai-call", "tool_calls": [CALL]}]}}))
     t.apply(Event("custom", {"tool": "get_weather", "city": "Paris"}))
-    tool = {"content": "It is sunny in Paris.", "type": "tool", "name": "get_weather", "id": "59c99877-aa", "tool_call_id": "call_1"}
+    tool = {
+        "content": "It is sunny in Paris.",
+        "type": "tool",
+        "name": "get_weather",
+        "id": "59c99877-aa",
+        "tool_call_id": "call_1",
+    }
     t.apply(Event("updates", {"tools": {"messages": [tool]}}))
     for token in ("Weather ", "report: ", "**sunny**."):
         t.apply(Event("messages", [{"content": token, "type": "AIMessageChunk", "id": AI_ID}, meta]))
     t.apply(Event("messages", [{"content": "", "type": "AIMessageChunk", "id": AI_ID, "chunk_position": "last"}, meta]))
-    t.apply(Event("updates", {"agent": {"messages": [{"content": "Weather report: **sunny**.", "type": "ai", "id": AI_ID}], "step": 2}}))
+    t.apply(
+        Event(
+            "updates", {"agent": {"messages": [{"content": "Weather report: **sunny**.", "type": "ai", "id": AI_ID}], "step": 2}}
+        )
+    )
     t.apply(Event("updates", {"__interrupt__": [INTERRUPT]}))
     t.finish("success")
     return t
@@ -37,7 +47,9 @@ def tools_run(run_id: str = RUN_ID, thread_id: str = THREAD_ID) -> Transcript:
 
 def test_text_is_deterministic_and_free_of_ids() -> None:
     first = transcript_text(tools_run())
-    again = transcript_text(tools_run(run_id="01a20bbc-0000-7000-8000-000000000001", thread_id="90aeb581-0000-4000-8000-000000000002"))
+    again = transcript_text(
+        tools_run(run_id="01a20bbc-0000-7000-8000-000000000001", thread_id="90aeb581-0000-4000-8000-000000000002")
+    )
 
     assert first == again
     for identifier in (RUN_ID, THREAD_ID, AI_ID, "ai-call", "59c99877", "call_1", INTERRUPT["id"]):
@@ -69,7 +81,12 @@ def test_html_has_no_ids() -> None:
 def test_html_escapes_human_and_tool_text() -> None:
     t = Transcript(assistant="tools")
     t.add_input("is <b>this</b> & <script>alert(1)</script> bold?")
-    t.apply(Event("updates", {"tools": {"messages": [{"content": "<img src=x onerror=alert(2)>", "type": "tool", "name": "t", "id": "tool-1"}]}}))
+    t.apply(
+        Event(
+            "updates",
+            {"tools": {"messages": [{"content": "<img src=x onerror=alert(2)>", "type": "tool", "name": "t", "id": "tool-1"}]}},
+        )
+    )
     page = transcript_html(t)
 
     assert "is &lt;b&gt;this&lt;/b&gt; &amp; &lt;script&gt;alert(1)&lt;/script&gt; bold?" in page
@@ -80,7 +97,12 @@ def test_html_escapes_human_and_tool_text() -> None:
 
 def test_html_renders_ai_markdown_with_raw_html_disabled() -> None:
     t = Transcript(assistant="chat")
-    t.apply(Event("updates", {"respond": {"messages": [{"content": "Your name is **Ada**. <script>alert(1)</script>", "type": "ai", "id": "a1"}]}}))
+    t.apply(
+        Event(
+            "updates",
+            {"respond": {"messages": [{"content": "Your name is **Ada**. <script>alert(1)</script>", "type": "ai", "id": "a1"}]}},
+        )
+    )
     page = transcript_html(t)
 
     assert "<strong>Ada</strong>" in page
@@ -108,7 +130,14 @@ def test_html_shows_tool_calls_escaped() -> None:
 
 @pytest.mark.parametrize(
     ("status", "label"),
-    [(SUCCESS, "done"), (WAITING, "waiting for input"), (ERROR, "failed"), (CANCELLED, "cancelled"), ("pending", "queued"), ("running", "running")],
+    [
+        (SUCCESS, "done"),
+        (WAITING, "waiting for input"),
+        (ERROR, "failed"),
+        (CANCELLED, "cancelled"),
+        ("pending", "queued"),
+        ("running", "running"),
+    ],
 )
 def test_status_labels(status: str, label: str) -> None:
     assert status_label(status) == label

@@ -95,7 +95,12 @@ def test_busy_thread_with_interrupt_takes_over(shell, client: Client) -> None:
 def test_cursor_delivers_each_event_once_despite_shared_ids() -> None:
     # Ids have millisecond resolution: two events may share one, and a rejoin from that
     # id would skip the second. The cursor rejoins from the id before and skips what it had.
-    stream = [Event("metadata", {}, "1-0"), Event("custom", {"a": 1}, "2-0"), Event("updates", {"b": 2}, "2-0"), Event("values", {}, "3-0")]
+    stream = [
+        Event("metadata", {}, "1-0"),
+        Event("custom", {"a": 1}, "2-0"),
+        Event("updates", {"b": 2}, "2-0"),
+        Event("values", {}, "3-0"),
+    ]
     cursor = EventCursor()
     assert [cursor.deliver(e) for e in stream[:2]] == [True, True]
     assert cursor.rejoin_from() == "1-0"

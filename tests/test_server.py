@@ -24,6 +24,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
+@pytest.mark.server
 def test_start_on_given_port_then_stop(tmp_path: Path) -> None:
     port = free_port()
     embedded = EmbeddedServer(port=port)
@@ -43,6 +44,7 @@ def test_start_on_given_port_then_stop(tmp_path: Path) -> None:
         httpx.get(f"http://127.0.0.1:{port}/ok")
 
 
+@pytest.mark.server
 def test_own_graphs_with_relative_paths(tmp_path: Path) -> None:
     (tmp_path / "agent.py").write_text((DEMO_CONFIG.parent / "graphs.py").read_text())
     (tmp_path / "langgraph.json").write_text(json.dumps({"dependencies": ["."], "graphs": {"mine": "./agent.py:chat"}}))
@@ -64,6 +66,7 @@ def test_absolute_config_rewrites_paths(tmp_path: Path) -> None:
     assert result["env"] == f"{tmp_path}/.env"
 
 
+@pytest.mark.server
 def test_graph_that_fails_to_load_says_why(tmp_path: Path) -> None:
     (tmp_path / "langgraph.json").write_text(json.dumps({"graphs": {"bad": "./missing.py:graph"}}))
     with pytest.raises(EmbeddedServerError, match="exited during start-up: .*missing.py"):
@@ -92,7 +95,10 @@ def test_serve_and_stop_magics(shell, capsys) -> None:
     port = free_port()
     try:
         shell.line(f"serve --port {port}")
-        assert f"Agent Server ready at http://127.0.0.1:{port} with graphs: chat, slow_chat, approval, tools, boom." in capsys.readouterr().out
+        assert (
+            f"Agent Server ready at http://127.0.0.1:{port} with graphs: chat, slow_chat, approval, tools, boom."
+            in capsys.readouterr().out
+        )
         shell.cell("chat --stateless", "Hello! My name is Ada.")
         assert shell.ns["_agent"]["user_name"] == "Ada"
     finally:
@@ -108,7 +114,10 @@ def test_without_connection_the_embedded_server_starts_on_first_use(shell, capsy
     magics.url = ""
     try:
         shell.cell("chat --stateless", "Hello! My name is Ada.")
-        assert "Started the embedded Agent Server with the demo graphs (chat, slow_chat, approval, tools, boom)." in capsys.readouterr().out
+        assert (
+            "Started the embedded Agent Server with the demo graphs (chat, slow_chat, approval, tools, boom)."
+            in capsys.readouterr().out
+        )
         assert magics.connection.server is not None and magics.url == magics.connection.server.url
     finally:
         shell.line("stop")

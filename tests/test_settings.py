@@ -122,11 +122,10 @@ def test_connect_and_serve_update_the_url_setting(shell, server, capsys: pytest.
     assert magics.url == ""
 
 
+@pytest.mark.kernel
 def test_ipython_config_file_sets_the_magics(tmp_path: Path) -> None:
     """A real IPython reading a real profile's ipython_config.py."""
-    (tmp_path / "ipython_config.py").write_text(
-        "c.AgentMagics.default_assistant = 'slow_chat'\nc.AgentMagics.concurrency = 3\n"
-    )
+    (tmp_path / "ipython_config.py").write_text("c.AgentMagics.default_assistant = 'slow_chat'\nc.AgentMagics.concurrency = 3\n")
     code = (
         "ip = get_ipython(); ip.run_line_magic('load_ext', 'lg_magics'); "
         "m = ip.magics_manager.registry['AgentMagics']; print(m.default_assistant, m.concurrency, m.stream_modes)"

@@ -89,7 +89,7 @@ def test_odd_ids_labels_and_self_loops() -> None:
     assert 'n0 -- "go #lt;now#gt;" --> n1' in out["text/markdown"]
     assert 'n1(["report:format #quot;x#quot;"])' not in out["text/markdown"]  # only start/end are pills
     assert 'n1("report:format #quot;x#quot;")' in mermaid(Graph.from_json(data))
-    assert "  __start__ --> report:format \"x\"  [go <now>]" in out["text/plain"]
+    assert '  __start__ --> report:format "x"  [go <now>]' in out["text/plain"]
 
 
 def test_a_long_chain_does_not_hit_the_recursion_limit() -> None:

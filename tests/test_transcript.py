@@ -171,7 +171,14 @@ def test_an_entry_no_event_touched_keeps_its_version() -> None:
 
 def test_first_values_snapshot_hides_history_and_binds_the_input_echo() -> None:
     history = [human("hi, my name is Ada", "h-1"), ai("Nice to meet you, Ada! You said: hi, my name is Ada", "lc_run--a1")]
-    echo = {"content": "what is my name?", "additional_kwargs": {}, "response_metadata": {}, "type": "human", "name": None, "id": "3088894e-7d1c-4e0b-9b8e-0c5f8a0b1f2d"}
+    echo = {
+        "content": "what is my name?",
+        "additional_kwargs": {},
+        "response_metadata": {},
+        "type": "human",
+        "name": None,
+        "id": "3088894e-7d1c-4e0b-9b8e-0c5f8a0b1f2d",
+    }
     final = ai("Your name is Ada.", "lc_run--01a20bbc-3087-72de-9ab2-3de6ec834789")
     t = chat("what is my name?", modes=("messages-tuple", "values"))
 
@@ -314,7 +321,18 @@ def test_tasks_show_the_interrupt_once_with_the_later_update() -> None:
         "response_schema": None,
     }
     t = Transcript(assistant="approval", modes=("tasks", "updates"))
-    t.apply(Event("tasks", {"id": "0f35dd7f-1", "name": "review", "input": {"request": "ship v6", "draft": "DRAFT: ship v6"}, "triggers": ["branch:to:review"], "metadata": {}}))
+    t.apply(
+        Event(
+            "tasks",
+            {
+                "id": "0f35dd7f-1",
+                "name": "review",
+                "input": {"request": "ship v6", "draft": "DRAFT: ship v6"},
+                "triggers": ["branch:to:review"],
+                "metadata": {},
+            },
+        )
+    )
     t.apply(Event("tasks", {"id": "0f35dd7f-1", "name": "review", "error": None, "result": {}, "interrupts": [interrupt]}))
     t.apply(Event("updates", {"__interrupt__": [interrupt]}))
 
@@ -551,6 +569,11 @@ def test_a_message_first_seen_without_id_is_not_repeated_when_it_comes_back_with
     t.add_input("weather in Rome")
     tool = {"type": "tool", "content": "It is sunny in Rome.", "name": "get_weather", "tool_call_id": "call_1"}
     t.apply(Event("updates", {"tools": {"messages": [{**tool, "id": None}]}}))
-    t.apply(Event("updates", {"report": {"messages": [{"type": "human", "content": "weather in Rome", "id": "h1"}, {**tool, "id": "t1"}]}}))
+    t.apply(
+        Event(
+            "updates",
+            {"report": {"messages": [{"type": "human", "content": "weather in Rome", "id": "h1"}, {**tool, "id": "t1"}]}},
+        )
+    )
     assert [(e.role, e.text) for e in t.messages] == [("human", "weather in Rome"), ("tool", "It is sunny in Rome.")]
     assert t.messages[1].id == "t1"

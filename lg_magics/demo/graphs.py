@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, Optional
 
 from langchain_core.language_models import BaseChatModel
@@ -51,7 +51,7 @@ def _text(message: BaseMessage) -> str:
     return message.content if isinstance(message.content, str) else str(message.content)
 
 
-def remember(messages: list[BaseMessage], name: Optional[str], age: Optional[int]) -> tuple[Optional[str], Optional[int]]:
+def remember(messages: Sequence[BaseMessage], name: Optional[str], age: Optional[int]) -> tuple[Optional[str], Optional[int]]:
     """Name and age as the user last stated them, starting from what the state knew."""
     for message in messages:
         if isinstance(message, HumanMessage):
@@ -98,13 +98,17 @@ class EchoChatModel(BaseChatModel):
     def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self.reply))])
 
-    async def _agenerate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    async def _agenerate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         # Without a messages stream mode the model is invoked, not streamed: take as long anyway.
         if self.delay:
             await asyncio.sleep(self.delay * len(_TOKEN.findall(self.reply)))
         return self._generate(messages)
 
-    def _stream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> Iterator[ChatGenerationChunk]:
         raise NotImplementedError("the demo model streams asynchronously only")
 
     async def _astream(

@@ -25,4 +25,10 @@ def count(state: State) -> dict:
     return {"words": len(state["text"].split())}
 
 
-graph = StateGraph(State, input_schema=Input, output_schema=Output).add_node("count", count).add_edge(START, "count").add_edge("count", END).compile()
+graph = (
+    StateGraph(State, input_schema=Input, output_schema=Output)
+    .add_node("count", count)
+    .add_edge(START, "count")
+    .add_edge("count", END)
+    .compile()
+)
