@@ -29,6 +29,7 @@ from .request import RunRequest
 from .result import RunResult
 from .settings import check_concurrency
 from .transcript import CANCELLED, ERROR, SUCCESS, WAITING, Transcript, compact
+from .words import plural
 
 #: Flags that make no sense for stateless runs shown only as a progress bar.
 _NOT_WITH_MAP = (
@@ -118,7 +119,7 @@ def _failure(label: str, result: RunResult) -> str:
 
 def summary_lines(results: Sequence[RunResult], labels: Sequence[str]) -> list[str]:
     """``50 runs: 49 done, 1 failed`` and a line per failed item (the first few)."""
-    lines = [f"{len(results)} run{'s' if len(results) != 1 else ''}: {counts_text(results)}"]
+    lines = [f"{plural(len(results), 'run')}: {counts_text(results)}"]
     failed = [(label, r) for label, r in zip(labels, results) if r.status == ERROR]
     lines += [_failure(label, r) for label, r in failed[:MAX_LISTED]]
     if len(failed) > MAX_LISTED:
@@ -333,7 +334,7 @@ def map_cell(
     failed = sum(1 for r in batch.final or [] if r.status == ERROR)
     if failed and not args.no_fail:
         raise RunFailed(
-            f"{failed} of {len(batch.final or [])} runs failed: see the summary and _agent "
+            f"{failed} of {plural(len(batch.final or []), 'run')} failed: see the summary and _agent "
             "(pass --no-fail to keep the cell from failing).",
             "RunFailed",
             namespace["_agent"],

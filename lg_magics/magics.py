@@ -253,7 +253,7 @@ class AgentMagics(Magics):
         if request.command is None and not args.json:
             self.input_schemas.check_text_input(self.client(), request.assistant)
         if args.quiet:
-            session = RunSession(self.client(), request, namespace, display=lambda _: None)
+            session = RunSession(self.client(), request, namespace, display=lambda _: None, quiet=True)
         else:
             session = self._session(request, display)
         if not request.background:
@@ -313,10 +313,9 @@ class AgentMagics(Magics):
 
     def _command(self, line: str) -> None:
         name, _, rest = line.strip().partition(" ")
-        if not name:
-            raise AgentUsageError(
-                f"%agent needs a command ({', '.join(COMMANDS)}); to send a message use the cell magic %%agent ASSISTANT."
-            )
+        if name in ("", "-h", "--help", "help"):
+            print(self.command_list())
+            return
         handler = getattr(self, name) if name in COMMANDS else None
         if handler is None:
             raise AgentUsageError(
@@ -324,6 +323,19 @@ class AgentMagics(Magics):
                 f"use the cell magic: %%agent {name} with the message on the lines below."
             )
         handler(rest)
+
+    def command_list(self) -> str:
+        """Every command with its usage and what it does, from the commands' own parsers."""
+        rows = []
+        for name in COMMANDS:
+            parser = getattr(self, name).parser
+            usage = parser.format_usage().strip(": \n")
+            rows.append((usage, (parser.description or "").strip().splitlines()[0]))
+        width = max(len(usage) for usage, _ in rows)
+        lines = ["%agent COMMAND (each takes --help):"]
+        lines += [f"  {usage:<{width}}  {what}" for usage, what in rows]
+        lines.append("%%agent ASSISTANT sends the cell to an assistant and streams the run; %%agent? shows its flags.")
+        return "\n".join(lines)
 
     # -- commands --------------------------------------------------------------------------------
     @magic_arguments(name="agent serve")
@@ -477,13 +489,14 @@ class AgentMagics(Magics):
         if parse(self.runs, line) is None:
             return
         from .render import status_label
+        from .words import plural
 
         if not self.background.runs:
             print("No background runs in this kernel.")
             return
         for run in self.background.runs:
             t = run.session.transcript
-            print(f"{run.name}: {t.assistant} · {status_label(t.status)} · {t.events} events")
+            print(f"{run.name}: {t.assistant} · {status_label(t.status)} · {plural(t.events, 'event')}")
 
     @magic_arguments(name="agent wait")
     @argument("var", nargs="?", help="The run's --out or thread variable (default: the latest background run).")

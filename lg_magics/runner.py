@@ -70,8 +70,10 @@ class RunSession:
         *,
         display: Display,
         make_view: Optional[Callable[[Transcript], Any]] = None,
+        quiet: bool = False,
     ) -> None:
         self.client = client
+        self.quiet = quiet  # nothing shows the run's error, so the cell's error line must
         self.request = request
         self.namespace = namespace
         self.display = display
@@ -240,8 +242,10 @@ class RunSession:
             self.namespace[self.request.out] = self.result
         if self.transcript.status == ERROR and fail:
             error = self.transcript.error or {}
+            # The view and the summary show the error already: the cell's error line does not repeat it.
+            what = f"with {error.get('error')}: {error.get('message')}" if self.quiet else "(its error is shown above)"
             raise RunFailed(
-                f"The run failed with {error.get('error')}: {error.get('message')} (pass --no-fail to keep the cell from failing).",
+                f"The run failed {what}; pass --no-fail to keep the cell from failing.",
                 str(error.get("error")),
                 self.result,
             )

@@ -18,10 +18,12 @@ def test_failed_run_is_a_short_error_output(kernel: Kernel) -> None:
     messages = kernel.execute("%%agent boom --stateless\nanything")
     [error] = _of_type(messages, "error")
     assert error["content"]["ename"] == "RunFailed"
+    # The error is shown once, by the view and the summary: the error line points there.
     assert error["content"]["traceback"] == [
-        "RunFailed: The run failed with ValueError: kaboom: the boom node always fails "
-        "(pass --no-fail to keep the cell from failing)."
+        "RunFailed: The run failed (its error is shown above); pass --no-fail to keep the cell from failing."
     ]
+    shown = [m["content"]["data"]["text/plain"] for m in _of_type(messages, "display_data")]
+    assert sum("kaboom" in text for text in shown) == 1
 
 
 def test_bad_arguments_are_an_error_output_not_just_stderr(kernel: Kernel) -> None:
