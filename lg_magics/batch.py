@@ -143,11 +143,13 @@ def not_run(request: RunRequest) -> RunResult:
 
 
 def bind(namespace: MutableMapping[str, Any], results: list[RunResult], frame: Any, out: Optional[str]) -> Any:
-    """``_agent`` (and ``--out``): the list of results, or the DataFrame with a ``result`` column."""
+    """``_agent`` (and ``--out``): the list of results, or the DataFrame with a ``result`` column of reply
+    texts (None where a run has none) and the list of results in its ``attrs["results"]``."""
     value: Any = results
     if frame is not None:
         value = frame.copy()
-        value["result"] = results
+        value["result"] = [r.text for r in results]
+        value.attrs["results"] = results
     namespace["_agent"] = value
     if out:
         namespace[out] = value
@@ -183,25 +185,26 @@ class Progress:
     def __init__(self, total: int, assistant: str) -> None:
         import ipywidgets as widgets
 
-        from .view import _box_class
-
         self.total = total
         self.bar = widgets.IntProgress(value=0, min=0, max=max(total, 1), bar_style="info")
         self.label = widgets.HTML()
-        self.root = _box_class()([self.bar, self.label])
-        self.root.plain = f"<lg_magics batch: {assistant}>"
+        self.root = widgets.VBox([self.bar, self.label])
         self.root.add_class("lgm")
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        return self.root._repr_mimebundle_(**kwargs)
+    def _ipython_display_(self) -> None:
+        from .view import show_widget
 
-    def update(self, results: Sequence[Optional[RunResult]], final: bool = False) -> None:
+        show_widget(self.root)
+
+    def close(self) -> None:
+        """The summary line replaces the bar: closed, the frontend hides it (and saves it as closed)."""
+        for widget in (self.bar, self.label, self.root):
+            widget.close()
+
+    def update(self, results: Sequence[Optional[RunResult]]) -> None:
         finished = sum(1 for r in results if r is not None)
         self.bar.value = finished
         self.label.value = html.escape(f"{finished}/{self.total} · {counts_text(results)}")
-        if final:
-            failed = any(r is not None and r.status == ERROR for r in results)
-            self.bar.bar_style = "danger" if failed else "success"
 
 
 class Batch:
@@ -278,7 +281,7 @@ class Batch:
                 self.results[index] = self._result(future, index)
         results = self.final = [r for r in self.results if r is not None]
         if progress is not None:
-            progress.update(results, final=True)
+            progress.close()
         if self.display is not None:
             self.display(summary_bundle(results, self.labels))
         return results

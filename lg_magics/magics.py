@@ -261,7 +261,10 @@ class AgentMagics(Magics):
         session.start()
         run = self.background.add(session)
         run.follow_in_background(self.async_client())
-        print(f"Running in the background: %agent wait {run.name} waits for it, %agent cancel {run.name} stops it.")
+        # In the view, not printed: it goes when the run ends.
+        session.view.show_hint(
+            f"Running in the background: %agent wait {run.name} waits for it, %agent cancel {run.name} stops it."
+        )
         return None
 
     def _session(self, request: Any, show: Callable[[Any], None]) -> Any:
@@ -286,6 +289,7 @@ class AgentMagics(Magics):
                 later=later,
                 on_stop=stop if request.background else None,
                 on_resume=(lambda value: self._resume_from(session, value)) if request.thread_var else None,
+                close_when_done=not request.background,  # a foreground run's summary follows it
             )
 
         session = RunSession(self.client(), request, self.user_ns, display=show, make_view=make_view)
