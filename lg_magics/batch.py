@@ -281,6 +281,7 @@ class Batch:
                 self.results[index] = self._result(future, index)
         results = self.final = [r for r in self.results if r is not None]
         if progress is not None:
+            progress.update(results)
             progress.close()
         if self.display is not None:
             self.display(summary_bundle(results, self.labels))

@@ -517,6 +517,8 @@ class AgentMagics(Magics):
         finally:
             if run.done:
                 show_summary(run.session.transcript, display)
+                if run.session.view is not None:
+                    run.session.view.close()  # the summary shows the run now: its view goes, as a foreground one does
 
     @magic_arguments(name="agent cancel")
     @argument("var", nargs="?", help="The run's --out or thread variable (default: the latest background run).")
