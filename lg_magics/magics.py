@@ -270,7 +270,7 @@ class AgentMagics(Magics):
     def _session(self, request: Any, show: Callable[[Any], None]) -> Any:
         """A run session whose view can stop a background run and resume an interrupt."""
         from .runner import RunSession
-        from .view import RunView
+        from .view import RunView, SummarySlot
 
         session: Any = None
 
@@ -289,7 +289,10 @@ class AgentMagics(Magics):
                 later=later,
                 on_stop=stop if request.background else None,
                 on_resume=(lambda value: self._resume_from(session, value)) if request.thread_var else None,
-                close_when_done=not request.background,  # a foreground run's summary follows it
+                # The view goes when the run ends: a foreground run's summary follows it, a background
+                # run's fills the slot displayed under its view.
+                close_when_done=True,
+                slot=SummarySlot() if request.background else None,
             )
 
         session = RunSession(self.client(), request, self.user_ns, display=show, make_view=make_view)

@@ -17,10 +17,10 @@ from .client import Client
 from .exceptions import AgentUsageError, AssistantNotFound, RunFailed, ServerError, StreamInterrupted, ThreadNotFound
 from .follow import Follower
 from .protocol import Event
-from .render import STYLE, transcript_html, transcript_text
+from .render import transcript_text
 from .request import RunRequest
 from .result import RunResult
-from .styles import inline_styles
+from .styles import summary_html
 from .transcript import ERROR, Transcript
 from .variables import thread_in
 
@@ -30,8 +30,7 @@ Display = Callable[[Any], None]
 def show_summary(transcript: Transcript, display: Display) -> None:
     """The run as static HTML plus deterministic text: what a saved notebook shows without widgets.
     Its styles are inline: an untrusted notebook's HTML loses its ``<style>``."""
-    html = inline_styles(transcript_html(transcript), STYLE)
-    display({"text/plain": transcript_text(transcript), "text/html": html})
+    display({"text/plain": transcript_text(transcript), "text/html": summary_html(transcript)})
 
 
 def resolve_assistant(client: Client, name: str) -> str:

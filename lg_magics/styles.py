@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .transcript import Transcript
 
 _RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
 _STYLE_BLOCK = re.compile(r"<style>.*?</style>", re.DOTALL)
@@ -75,3 +79,10 @@ def inline_styles(html: str, css: str) -> str:
         return f"<{name}{attributes}>"
 
     return _TAG.sub(tag, _STYLE_BLOCK.sub("", html))
+
+
+def summary_html(transcript: Transcript) -> str:
+    """A run's summary as saved in the notebook: :func:`lg_magics.render.transcript_html`, styles inline."""
+    from .render import STYLE, transcript_html
+
+    return inline_styles(transcript_html(transcript), STYLE)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import uuid
 from functools import lru_cache
 from typing import Any, Callable, Optional
 
@@ -31,6 +32,10 @@ from .render import STYLE, entry_html, header_html
 from .transcript import WAITING, Entry, Transcript
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+#: Ends a summary slot's HTML; lg_magics/nbval-sanitize.cfg masks a slot up to it (when a slot fills
+#: depends on timing, and nbval never sees the update).
+LATE_END = "<!--lgm-late-->"
 
 #: Put in place of a streaming message's text to find where appended text goes.
 _MARK = "LGMSTREAMMARK"
@@ -137,6 +142,33 @@ def show_widget(widget: Any) -> None:
     display({WIDGET_MIME: widget._repr_mimebundle_()[WIDGET_MIME]}, raw=True)
 
 
+class SummarySlot:
+    """An output for the summaries of runs that end after their cell did: a background run, a run
+    resumed from a view's controls. Displayed (empty) while the cell runs, then filled in place
+    through its display id; what a saved notebook shows of those runs, as a foreground run's
+    summary is."""
+
+    def __init__(self) -> None:
+        self.display_id = uuid.uuid4().hex
+        self.parts: list[str] = []
+
+    def bundle(self) -> dict[str, str]:
+        return {"text/html": f'<div class="lgm-late">{"".join(self.parts)}</div>{LATE_END}'}
+
+    def show(self) -> None:
+        from IPython.display import display
+
+        display(self.bundle(), raw=True, display_id=self.display_id)
+
+    def add(self, transcript: Transcript) -> None:
+        from IPython.display import update_display
+
+        from .styles import summary_html
+
+        self.parts.append(summary_html(transcript))
+        update_display(self.bundle(), raw=True, display_id=self.display_id)
+
+
 @dataclasses.dataclass
 class _Sent:
     """What the frontend has of one entry."""
@@ -169,6 +201,7 @@ class RunView:
         on_resume: Optional[Callable[[str], None]] = None,
         later: Optional[Callable[[float, Callable[[], None]], Any]] = None,
         close_when_done: bool = False,
+        slot: Optional[SummarySlot] = None,
     ) -> None:
         import ipywidgets as widgets
 
@@ -177,7 +210,12 @@ class RunView:
         self.on_resume = on_resume
         self.interval = interval
         self.clock = clock
-        self.close_when_done = close_when_done  # a foreground run: its summary follows, the view goes
+        self.close_when_done = close_when_done  # a summary follows the run (or fills its slot): the view goes
+        self.slot = slot  # where this run's summary goes when it ends (a run that ends after its cell)
+        self.followup_slot: Optional[SummarySlot] = slot  # where runs resumed from this view report
+        self.parent: Optional[RunView] = None
+        self.children: list[RunView] = []
+        self._reported = False
         self.started = clock()
         self.ended: Optional[float] = None
         self.flushes = 0
@@ -199,6 +237,8 @@ class RunView:
 
     def _ipython_display_(self) -> None:
         show_widget(self.root)
+        if self.slot is not None:
+            self.slot.show()
 
     @property
     def elapsed(self) -> float:
@@ -254,7 +294,18 @@ class RunView:
         if ops:
             self.live.send({"o": ops})
         self._sync_controls()
-        if self.close_when_done and t.finished and self._controls_for is None and not self.followups.children:
+        if t.finished:
+            self._finished()
+
+    def _finished(self) -> None:
+        if self.slot is not None and not self._reported:
+            self._reported = True
+            self.slot.add(self.transcript)
+        if self._controls_for == "resume" and self.followup_slot is None:
+            # Still in the cell (a foreground run waiting for an answer): a place for what the answer starts.
+            self.followup_slot = SummarySlot()
+            self.followup_slot.show()
+        if self.close_when_done and self._controls_for is None and not any(not c.closed for c in self.children):
             self.close()
 
     def _entry_op(self, index: int, entry: Entry, sent: _Sent) -> Optional[list[Any]]:
@@ -353,7 +404,11 @@ class RunView:
         return True
 
     def attach(self, view: RunView) -> None:
-        """Show another run's view under this one (a run resumed from this view's controls)."""
+        """Show another run's view under this one (a run resumed from this view's controls); its
+        summary goes to this view's slot when it ends."""
+        view.parent, view.slot, view.followup_slot = self, self.followup_slot, self.followup_slot
+        view.close_when_done = view.slot is not None
+        self.children.append(view)
         self.followups.children = (*self.followups.children, view.root)
 
     def close(self) -> None:
@@ -363,3 +418,5 @@ class RunView:
         self.closed = True
         for widget in (*self.controls.children, self.live, self.controls, self.followups, self.root):
             widget.close()
+        if self.parent is not None and not self.parent.closed and self.parent.transcript.finished:
+            self.parent._finished()  # the last answer ended: the view it came from may go too

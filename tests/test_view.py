@@ -263,3 +263,48 @@ def test_the_background_hint_goes_when_the_run_ends(sent: list[dict[str, Any]]) 
     t.finish("success")
     view.flush()
     assert "%agent wait" not in frontend_of(view, sent).state["h"] and not view.closed
+
+
+@pytest.fixture
+def slots(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
+    """What summary slots do: ("show", slot) when displayed, ("add", status) when a run reports."""
+    from lg_magics.view import SummarySlot
+
+    calls: list[tuple[str, Any]] = []
+    monkeypatch.setattr(SummarySlot, "show", lambda self: calls.append(("show", self)))
+    monkeypatch.setattr(SummarySlot, "add", lambda self, t: calls.append(("add", t.status)))
+    return calls
+
+
+def test_a_background_view_fills_its_slot_and_goes_when_the_run_ends(slots: list[tuple[str, Any]]) -> None:
+    from lg_magics.view import SummarySlot
+
+    t = Transcript(assistant="chat")
+    view = RunView(t, on_stop=lambda: None, close_when_done=True, slot=SummarySlot())
+    view._ipython_display_ = lambda: view.slot.show()  # type: ignore[method-assign]  # no shell to display the widget
+    view._ipython_display_()
+    assert [kind for kind, _ in slots] == ["show"] and not view.closed
+    t.finish("success")
+    view.flush()
+    view.flush()
+    assert slots[1:] == [("add", "success")] and view.closed  # reported once
+
+
+def test_an_answer_from_the_view_reports_under_it_then_both_go(slots: list[tuple[str, Any]]) -> None:
+    t = Transcript(assistant="approval")
+    parent = RunView(t, close_when_done=True, on_resume=lambda value: None)
+    t.apply(Event("updates", {"__interrupt__": [{"value": "ok?", "id": "i1"}]}))
+    t.finish()
+    parent.flush()  # still in the cell: a slot for what the answer starts is displayed now
+    [(kind, slot)] = slots
+    assert kind == "show" and parent.followup_slot is slot and not parent.closed
+
+    parent.on_resume = None  # answered (what the Resume button does)
+    child_t = Transcript(assistant="approval")
+    child = RunView(child_t, on_stop=lambda: None)
+    parent.attach(child)
+    parent.flush()
+    assert child.slot is slot and not parent.closed  # the resumed run goes on
+    child_t.finish("success")
+    child.flush()
+    assert slots[1:] == [("add", "success")] and child.closed and parent.closed
