@@ -190,16 +190,21 @@ class Progress:
         self.label = widgets.HTML()
         self.root = widgets.VBox([self.bar, self.label])
         self.root.add_class("lgm")
+        self.display_id: Optional[str] = None
 
     def _ipython_display_(self) -> None:
         from .view import show_widget
 
-        show_widget(self.root)
+        self.display_id = show_widget(self.root)
 
     def close(self) -> None:
-        """The summary line replaces the bar: closed, the frontend hides it (and saves it as closed)."""
+        """The summary line replaces the bar: closed, and its output marked so (frontends hide it)."""
+        from .view import hide_widget
+
         for widget in (self.bar, self.label, self.root):
             widget.close()
+        if self.display_id is not None:
+            hide_widget(self.display_id)
 
     def update(self, results: Sequence[Optional[RunResult]]) -> None:
         finished = sum(1 for r in results if r is not None)

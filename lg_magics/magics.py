@@ -120,6 +120,7 @@ class AgentMagics(Magics):
 
         self.connection = Connection()
         self.background = BackgroundRuns()
+        self.views: dict[str, Any] = {}  # the latest view of each thread variable, retired by the next run
 
     @property
     def user_ns(self) -> dict[str, Any]:
@@ -283,7 +284,9 @@ class AgentMagics(Magics):
             # A background view is drawn by a task: a timer on the same loop draws the last changes
             # of a burst when no event follows. A foreground cell blocks the loop; it flushes at the end.
             later = asyncio.get_running_loop().call_later if request.background and _loop_running() else None
-            return RunView(
+            if request.thread_var and request.thread_var in self.views:
+                self.views.pop(request.thread_var).retire()
+            view = RunView(
                 transcript,
                 interval=self.update_interval,
                 later=later,
@@ -294,8 +297,16 @@ class AgentMagics(Magics):
                 close_when_done=True,
                 slot=SummarySlot() if request.background else None,
             )
+            if request.thread_var:
+                self.views[request.thread_var] = view
+            return view
 
-        session = RunSession(self.client(), request, self.user_ns, display=show, make_view=make_view)
+        def shown(obj: Any) -> None:
+            show(obj)
+            if isinstance(obj, dict) and session.view is not None:
+                session.view.summary_shown()
+
+        session = RunSession(self.client(), request, self.user_ns, display=shown, make_view=make_view)
         return session
 
     def _resume_from(self, parent: Any, value: str) -> None:
@@ -313,6 +324,8 @@ class AgentMagics(Magics):
             new_thread=False,
             out=None,
         )
+        if request.thread_var and self.views.get(request.thread_var) is parent.view:
+            del self.views[request.thread_var]  # answered from this view: it stays until the answer's run ends
         session = self._session(request, lambda _: None)
         session.start()
         parent.view.attach(session.view)

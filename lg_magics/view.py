@@ -15,9 +15,9 @@ text can grow by appending without knowing how the entry is laid out.
 The view redraws at most once per ``interval`` seconds plus a final time, sends
 nothing when nothing changed, is displayed once without any ``text/plain`` (saved
 notebooks show the run's summary instead, see :func:`lg_magics.runner.show_summary`),
-and a foreground view closes its widgets when the run ends: JupyterLab then hides
-it and saves it as closed, so a reopened notebook shows the summary and no
-"model not found".
+and a view closes its widgets when its run ends and marks its output as closed
+(an empty model ID, which frontends hide), so a reopened notebook shows the
+summary and no "model not found".
 """
 
 from __future__ import annotations
@@ -45,8 +45,7 @@ _MARK = "LGMSTREAMMARK"
 LIVE_STYLE = """
 .jp-OutputArea:has(.lgm-live) .jp-OutputArea-child:has(.lgm-summary),
 .output:has(.lgm-live) .output_area:has(.lgm-summary){display:none}
-.lgm-live .lgm-top{display:flex;gap:6px;align-items:baseline}
-.lgm-live .lgm-clock{color:var(--jp-ui-font-color2,#666);font-size:11px}
+.lgm-live .lgm-clock{color:var(--jp-ui-font-color2,#666);font-size:11px;margin-left:6px}
 """
 
 #: The frontend half. ``o`` ops, applied to the state and to every view of it:
@@ -74,10 +73,11 @@ export default {
   },
   render({ model, el }) {
     el.classList.add("lgm", "lgm-live");
-    const top = document.createElement("div"), head = document.createElement("div"), clock = document.createElement("span");
-    const body = document.createElement("div");
-    top.className = "lgm-top"; clock.className = "lgm-clock";
-    top.append(head, clock); el.append(top, body);
+    const head = document.createElement("div"), clock = document.createElement("span"), body = document.createElement("div");
+    clock.className = "lgm-clock";
+    el.append(head, body);
+    // The clock ends the header's first line (the header is drawn by the kernel, the clock ticks here).
+    const setHead = (h) => { head.innerHTML = h || ""; (head.querySelector(".lgm-header") || head).append(clock); };
     const tick = () => {
       const st = model.get("run");
       if (!st.t) return;
@@ -86,7 +86,7 @@ export default {
     };
     const draw = () => {
       const st = model.get("run");
-      head.innerHTML = st.h || "";
+      setHead(st.h);
       body.replaceChildren(...st.e.map(entryNode));
       tick();
     };
@@ -95,7 +95,7 @@ export default {
       const st = model.get("run");
       for (const op of msg.o) {
         const [k, i] = op;
-        if (k === "h") head.innerHTML = st.h;
+        if (k === "h") setHead(st.h);
         else if (k === "t") tick();
         else if (k === "a") {
           const span = body.children[i] && body.children[i].querySelector(".lgm-s");
@@ -135,11 +135,23 @@ def _live_class() -> type:
     return LiveRun
 
 
-def show_widget(widget: Any) -> None:
-    """Display a widget with nothing but its widget view: no ``text/plain`` placeholder in saved notebooks."""
+def show_widget(widget: Any) -> str:
+    """Display a widget with nothing but its widget view (no ``text/plain`` placeholder in saved
+    notebooks); returns the display id that :func:`hide_widget` takes."""
     from IPython.display import display
 
-    display({WIDGET_MIME: widget._repr_mimebundle_()[WIDGET_MIME]}, raw=True)
+    display_id = uuid.uuid4().hex
+    display({WIDGET_MIME: widget._repr_mimebundle_()[WIDGET_MIME]}, raw=True, display_id=display_id)
+    return display_id
+
+
+def hide_widget(display_id: str) -> None:
+    """Make a closed widget's output say so: an empty model ID, which JupyterLab and Notebook 7 hide,
+    so a saved notebook reopened without the widget shows no "Error displaying widget: model not
+    found". The output stays a bare widget view, which nbval skips."""
+    from IPython.display import update_display
+
+    update_display({WIDGET_MIME: {"model_id": "", "version_major": 2, "version_minor": 0}}, raw=True, display_id=display_id)
 
 
 class SummarySlot:
@@ -215,6 +227,7 @@ class RunView:
         self.followup_slot: Optional[SummarySlot] = slot  # where runs resumed from this view report
         self.parent: Optional[RunView] = None
         self.children: list[RunView] = []
+        self.display_id: Optional[str] = None  # set when displayed (a view resumed from another is not)
         self._reported = False
         self.started = clock()
         self.ended: Optional[float] = None
@@ -236,7 +249,7 @@ class RunView:
         self.flush()
 
     def _ipython_display_(self) -> None:
-        show_widget(self.root)
+        self.display_id = show_widget(self.root)
         if self.slot is not None:
             self.slot.show()
 
@@ -301,10 +314,6 @@ class RunView:
         if self.slot is not None and not self._reported:
             self._reported = True
             self.slot.add(self.transcript)
-        if self._controls_for == "resume" and self.followup_slot is None:
-            # Still in the cell (a foreground run waiting for an answer): a place for what the answer starts.
-            self.followup_slot = SummarySlot()
-            self.followup_slot.show()
         if self.close_when_done and self._controls_for is None and not any(not c.closed for c in self.children):
             self.close()
 
@@ -337,6 +346,20 @@ class RunView:
                 start = len(streamed) - len(streamed.lstrip())
                 return ["f", index, html[:at], start, start + len(needle), html[at + len(escape(needle)) :]]
         return ["e", index, html]
+
+    def summary_shown(self) -> None:
+        """The run's summary was displayed, in its cell: a run waiting for an answer gets a place under
+        it for the summary of what answering from the view starts."""
+        if self._controls_for == "resume" and self.followup_slot is None:
+            self.followup_slot = SummarySlot()
+            self.followup_slot.show()
+
+    def retire(self) -> None:
+        """Another run on this run's thread started: a waiting view's Resume field is stale, so the
+        view goes (once its run and the runs answered from it have ended)."""
+        if self.transcript.finished and not self.closed:
+            self.on_resume = None
+            self.flush()
 
     def show_hint(self, hint: str) -> None:
         """A line under the header while the run goes on; it goes when the run ends."""
@@ -418,5 +441,7 @@ class RunView:
         self.closed = True
         for widget in (*self.controls.children, self.live, self.controls, self.followups, self.root):
             widget.close()
+        if self.display_id is not None:
+            hide_widget(self.display_id)
         if self.parent is not None and not self.parent.closed and self.parent.transcript.finished:
             self.parent._finished()  # the last answer ended: the view it came from may go too

@@ -295,7 +295,9 @@ def test_an_answer_from_the_view_reports_under_it_then_both_go(slots: list[tuple
     parent = RunView(t, close_when_done=True, on_resume=lambda value: None)
     t.apply(Event("updates", {"__interrupt__": [{"value": "ok?", "id": "i1"}]}))
     t.finish()
-    parent.flush()  # still in the cell: a slot for what the answer starts is displayed now
+    parent.flush()
+    assert slots == []
+    parent.summary_shown()  # still in the cell, under the summary: a slot for what the answer starts
     [(kind, slot)] = slots
     assert kind == "show" and parent.followup_slot is slot and not parent.closed
 
@@ -308,3 +310,14 @@ def test_an_answer_from_the_view_reports_under_it_then_both_go(slots: list[tuple
     child_t.finish("success")
     child.flush()
     assert slots[1:] == [("add", "success")] and child.closed and parent.closed
+
+
+def test_a_stale_resume_field_goes_when_the_thread_moves_on(slots: list[tuple[str, Any]]) -> None:
+    t = Transcript(assistant="approval")
+    view = RunView(t, close_when_done=True, on_resume=lambda value: None)
+    t.apply(Event("updates", {"__interrupt__": [{"value": "ok?", "id": "i1"}]}))
+    t.finish()
+    view.flush()
+    assert not view.closed
+    view.retire()  # e.g. %%agent approval --resume in another cell
+    assert view.closed
