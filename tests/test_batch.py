@@ -89,8 +89,10 @@ def test_map_over_a_list_of_dicts(shell) -> None:
     assert [r["user_name"] for r in results] == ["Ada", "Bo", "Cy"]  # in the items' order
     assert [r.text for r in results][1] == "Nice to meet you, **Bo**! I will remember that you are 3 years old."
     assert all(r.thread_id is None and r.status == "success" for r in results)
-    progress, summary = shell.outputs
+    progress, closed, summary = shell.outputs
     assert list(progress["data"]) == ["application/vnd.jupyter.widget-view+json"]  # no placeholder text
+    # The bar's output is marked closed (frontends hide it): the summary line takes its place.
+    assert closed["update"] and closed["data"]["application/vnd.jupyter.widget-view+json"]["model_id"] == ""
     assert summary["data"]["text/plain"] == "3 runs: 3 done"
     assert "chat_thread" not in shell.ns
 

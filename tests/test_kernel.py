@@ -38,14 +38,19 @@ def test_view_then_summary_and_nothing_printed(kernel: Kernel) -> None:
     messages = kernel.execute("%%agent chat --stateless\nHello! My name is Bagatur and I am 26 years old.")
     outputs = [m for m in messages if m["msg_type"] in ("display_data", "stream", "execute_result", "update_display_data")]
     # The view has no text/plain (no placeholder line where widgets do not render); the summary does.
-    assert [sorted(m["content"]["data"]) for m in outputs] == [
-        ["application/vnd.jupyter.widget-view+json"],
-        ["text/html", "text/plain"],
+    assert [(m["msg_type"], sorted(m["content"]["data"])) for m in outputs] == [
+        ("display_data", ["application/vnd.jupyter.widget-view+json"]),
+        ("update_display_data", ["application/vnd.jupyter.widget-view+json"]),
+        ("display_data", ["text/html", "text/plain"]),
     ]
-    # The view closed its widgets when the run ended (JupyterLab hides it and saves it as closed).
-    closed = {m["content"]["comm_id"] for m in _of_type(messages, "comm_close")}
-    view = outputs[0]["content"]["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
-    assert view in closed
+    # When the run ended the view closed its widgets and marked its output closed (an empty model ID:
+    # frontends hide it, and a reopened notebook has no widget to miss).
+    view, closed = (m["content"] for m in outputs[:2])
+    assert view["data"]["application/vnd.jupyter.widget-view+json"]["model_id"] in {
+        m["content"]["comm_id"] for m in _of_type(messages, "comm_close")
+    }
+    assert closed["transient"]["display_id"] == view["transient"]["display_id"]
+    assert closed["data"]["application/vnd.jupyter.widget-view+json"]["model_id"] == ""
 
 
 def test_a_2000_token_reply_is_coalesced(kernel: Kernel) -> None:

@@ -88,8 +88,9 @@ def test_stream_mode_values_shows_only_this_runs_messages(shell) -> None:
 def test_live_view_is_displayed_once_without_placeholder_text(shell) -> None:
     shell.cell("chat", SEED)
     views = [o for o in shell.outputs if "application/vnd.jupyter.widget-view+json" in o["data"]]
-    assert len(views) == 1
-    assert list(views[0]["data"]) == ["application/vnd.jupyter.widget-view+json"]
+    assert [o["update"] for o in views] == [False, True]  # displayed once, then marked closed
+    assert all(list(o["data"]) == ["application/vnd.jupyter.widget-view+json"] for o in views)
+    assert views[1]["data"]["application/vnd.jupyter.widget-view+json"]["model_id"] == ""
 
 
 def test_existing_thread_variable_is_reused(shell, client: Client) -> None:
