@@ -243,9 +243,8 @@ class RunView:
         self.live = _live_class()(run={"h": "", "t": None, "e": []})
         self.controls = widgets.HBox()
         self.followups = widgets.VBox()  # runs started from this view's controls (resume)
-        self.root = widgets.VBox([self.live, self.controls, self.followups])
+        self.root = widgets.VBox([self.live, self.controls, self.followups], _dom_classes=["lgm"])  # no update after
         self._controls_for: Optional[str] = None
-        self.root.add_class("lgm")
         self.flush()
 
     def _ipython_display_(self) -> None:
