@@ -180,7 +180,7 @@ def run_one(client: Any, request: RunRequest, assistant_id: str, stop: threading
 
 
 class Progress:
-    """One progress bar and a line of counts. Its ``text/plain`` is fixed, so saved notebooks are stable."""
+    """One progress bar and a line of counts, displayed with no ``text/plain`` (nbval skips it), closed when the batch ends."""
 
     def __init__(self, total: int, assistant: str) -> None:
         import ipywidgets as widgets
