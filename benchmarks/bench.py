@@ -5,7 +5,8 @@
 (a) ``%load_ext lg_magics`` in a fresh interpreter (import + register), median of 5.
 (b) ``%%agent chat --stateless`` end to end in an in-process IPython shell versus
     consuming the same run raw with httpx + httpx_sse, against the embedded server.
-(c) Widget messages and bytes sent for a 2,000-token reply.
+(c) Widget messages, bytes and widgets of the live view for 2,000- and 20,000-token replies.
+(d) The same, and kernel CPU per event, for 1,000 and 10,000 ``custom`` events.
 """
 
 from __future__ import annotations
@@ -61,13 +62,18 @@ def raw_run(http: Any, body: dict[str, Any]) -> int:
 
 @contextmanager
 def widget_traffic() -> Iterator[dict[str, Any]]:
-    """Count ``Widget._send`` calls (state updates) and their JSON bytes, plus widget creations."""
+    """Count ``Widget._send`` calls (state updates and custom messages) and their JSON bytes, widget
+    creations (comm opens, with their initial state) and the views' redraws."""
     import ipywidgets
 
-    counts: dict[str, Any] = {"sends": 0, "bytes": 0, "largest": 0, "opens": 0, "open_bytes": 0}
-    send, open_ = ipywidgets.Widget._send, ipywidgets.Widget.open
+    from lg_magics.view import RunView
+
+    counts: dict[str, Any] = {"sends": 0, "bytes": 0, "largest": 0, "opens": 0, "open_bytes": 0, "redraws": 0}
+    send, open_, flush = ipywidgets.Widget._send, ipywidgets.Widget.open, RunView.flush
 
     def counting_send(self: Any, msg: dict[str, Any], buffers: Any = None) -> None:
+        if self.comm is None:  # not open yet: ipywidgets sends nothing
+            return
         size = len(json.dumps(msg).encode())
         counts["sends"] += 1
         counts["bytes"] += size
@@ -80,11 +86,28 @@ def widget_traffic() -> Iterator[dict[str, Any]]:
             counts["open_bytes"] += len(json.dumps(self.get_state(), default=str).encode())
         open_(self)
 
-    ipywidgets.Widget._send, ipywidgets.Widget.open = counting_send, counting_open
+    def counting_flush(self: Any) -> None:
+        counts["redraws"] += 1
+        flush(self)
+
+    ipywidgets.Widget._send, ipywidgets.Widget.open, RunView.flush = counting_send, counting_open, counting_flush  # type: ignore[method-assign]
     try:
         yield counts
     finally:
-        ipywidgets.Widget._send, ipywidgets.Widget.open = send, open_
+        ipywidgets.Widget._send, ipywidgets.Widget.open, RunView.flush = send, open_, flush  # type: ignore[method-assign]
+
+
+def print_traffic(counts: dict[str, Any], size: int, what: str) -> None:
+    wire = counts["bytes"] + counts["open_bytes"]
+    redraws = max(counts["redraws"], 1)
+    print(
+        f"    widget messages: {counts['sends']} for {counts['redraws']} redraws "
+        f"({counts['sends'] / redraws:.2f} per redraw; goal <= 1), largest {counts['largest']} bytes"
+    )
+    print(
+        f"    widgets created: {counts['opens']} ({counts['open_bytes']} bytes of initial state); "
+        f"bytes on the wire: {wire} = {wire / max(size, 1):.2f}x the {what} (goal <= ~2x)"
+    )
 
 
 def bench_runs(url: str) -> None:
@@ -127,16 +150,45 @@ def bench_runs(url: str) -> None:
     print(f"    raw httpx + httpx_sse    : {r * 1000:7.1f} ms (min {min(raw) * 1000:.1f})")
     print(f"    ratio magic/raw          : {m / r:.3f} (goal <= {RATIO_GOAL})")
 
-    text = "count to 2000"
-    with widget_traffic() as counts:
-        elapsed = magic_run(text)
-    reply = ip.user_ns["_agent"].text or ""
-    print(f"(c) '{text}': {len(reply.split())} tokens, {len(reply)} chars of reply, {elapsed * 1000:.0f} ms")
-    print(
-        f"    Widget._send: {counts['sends']} messages, {counts['bytes']} bytes "
-        f"({counts['bytes'] / max(len(reply), 1):.1f} bytes per reply char), largest {counts['largest']} bytes"
-    )
-    print(f"    widgets created: {counts['opens']} ({counts['open_bytes']} bytes of initial state)")
+    for n in (2000, 20000):
+        text = f"count to {n}"
+        with widget_traffic() as counts:
+            elapsed = magic_run(text)
+        reply = ip.user_ns["_agent"].text or ""
+        print(f"(c) '{text}': {len(reply.split())} tokens, {len(reply)} chars of reply, {elapsed * 1000:.0f} ms")
+        print_traffic(counts, len(reply), "reply")
+
+
+def bench_custom_events() -> None:
+    """(d) A run of many ``custom`` events, fed straight into a transcript and its view (no server: the
+    view's cost alone), with a clock that advances 1 ms per event, so redraws come every 50 events."""
+    from lg_magics.protocol import Event
+    from lg_magics.transcript import Transcript
+    from lg_magics.view import RunView
+
+    for n in (1000, 10000):
+        now = [0.0]
+        transcript = Transcript(assistant="tools", modes=("custom",))
+        transcript.add_input("emit")
+        events = [Event("custom", {"progress": i, "note": f"step {i} of {n}"}) for i in range(n)]
+
+        def clock(now: list[float] = now) -> float:
+            return now[0]
+
+        with widget_traffic() as counts:
+            start = time.process_time()
+            view = RunView(transcript, clock=clock)
+            for event in events:
+                now[0] += 0.001
+                transcript.apply(event)
+                view.refresh()
+            transcript.finish("success")
+            view.flush()
+            cpu = time.process_time() - start
+        payload = sum(len(json.dumps(e.data)) for e in events)
+        print(f"(d) {n} custom events: {cpu / n * 1e6:.0f} µs of kernel CPU per event (goal: flat as n grows)")
+        print_traffic(counts, payload, "events' JSON")
+        view.close()
 
 
 def main() -> None:
@@ -144,6 +196,7 @@ def main() -> None:
 
     started = time.perf_counter()
     bench_load_ext()
+    bench_custom_events()
     server = EmbeddedServer()
     try:
         t0 = time.perf_counter()

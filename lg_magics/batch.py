@@ -28,6 +28,7 @@ from .render import status_label
 from .request import CellDefaults, RunRequest
 from .result import RunResult
 from .transcript import CANCELLED, ERROR, SUCCESS, WAITING, Transcript, compact
+from .words import plural
 
 _ORDER = (SUCCESS, WAITING, ERROR, CANCELLED)
 MAX_LISTED = 10
@@ -95,7 +96,7 @@ def _failure(label: str, result: RunResult) -> str:
 
 def summary_lines(results: Sequence[RunResult], labels: Sequence[str]) -> list[str]:
     """``50 runs: 49 done, 1 failed`` and a line per failed item (the first few)."""
-    lines = [f"{len(results)} run{'s' if len(results) != 1 else ''}: {counts_text(results)}"]
+    lines = [f"{plural(len(results), 'run')}: {counts_text(results)}"]
     failed = [(label, r) for label, r in zip(labels, results) if r.status == ERROR]
     lines += [_failure(label, r) for label, r in failed[:MAX_LISTED]]
     if len(failed) > MAX_LISTED:
@@ -119,11 +120,13 @@ def not_run(request: RunRequest) -> RunResult:
 
 
 def bind(namespace: MutableMapping[str, Any], results: list[RunResult], frame: Any, out: Optional[str]) -> Any:
-    """``_agent`` (and ``--out``): the list of results, or the DataFrame with a ``result`` column."""
+    """``_agent`` (and ``--out``): the list of results, or the DataFrame with a ``result`` column of reply
+    texts (None where a run has none) and the list of results in its ``attrs["results"]``."""
     value: Any = results
     if frame is not None:
         value = frame.copy()
-        value["result"] = results
+        value["result"] = [r.text for r in results]
+        value.attrs["results"] = results
     namespace["_agent"] = value
     if out:
         namespace[out] = value
@@ -150,30 +153,36 @@ def run_one(client: Any, request: RunRequest, assistant_id: str, stop: threading
 
 
 class Progress:
-    """One progress bar and a line of counts. Its ``text/plain`` is fixed, so saved notebooks are stable."""
+    """One progress bar and a line of counts, displayed with no ``text/plain`` (nbval skips it), closed when the batch ends."""
 
     def __init__(self, total: int, assistant: str) -> None:
         import ipywidgets as widgets
 
-        from .view import _box_class
-
         self.total = total
         self.bar = widgets.IntProgress(value=0, min=0, max=max(total, 1), bar_style="info")
         self.label = widgets.HTML()
-        self.root = _box_class()([self.bar, self.label])
-        self.root.plain = f"<lg_magics batch: {assistant}>"
+        self.root = widgets.VBox([self.bar, self.label])
         self.root.add_class("lgm")
+        self.display_id: Optional[str] = None
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        return self.root._repr_mimebundle_(**kwargs)
+    def _ipython_display_(self) -> None:
+        from .view import show_widget
 
-    def update(self, results: Sequence[Optional[RunResult]], final: bool = False) -> None:
+        self.display_id = show_widget(self.root)
+
+    def close(self) -> None:
+        """The summary line replaces the bar: closed, and its output marked so (frontends hide it)."""
+        from .view import hide_widget
+
+        for widget in (self.bar, self.label, self.root):
+            widget.close()
+        if self.display_id is not None:
+            hide_widget(self.display_id)
+
+    def update(self, results: Sequence[Optional[RunResult]]) -> None:
         finished = sum(1 for r in results if r is not None)
         self.bar.value = finished
         self.label.value = html.escape(f"{finished}/{self.total} · {counts_text(results)}")
-        if final:
-            failed = any(r is not None and r.status == ERROR for r in results)
-            self.bar.bar_style = "danger" if failed else "success"
 
 
 class Batch:
@@ -250,7 +259,8 @@ class Batch:
                 self.results[index] = self._result(future, index)
         results = self.final = [r for r in self.results if r is not None]
         if progress is not None:
-            progress.update(results, final=True)
+            progress.update(results)
+            progress.close()
         if self.display is not None:
             self.display(summary_bundle(results, self.labels))
         return results
@@ -304,7 +314,7 @@ def map_cell(
     failed = sum(1 for r in batch.final or [] if r.status == ERROR)
     if failed and requests and requests[0].fail:
         raise RunFailed(
-            f"{failed} of {len(batch.final or [])} runs failed: see the summary and _agent "
+            f"{failed} of {plural(len(batch.final or []), 'run')} failed: see the summary and _agent "
             "(pass --no-fail to keep the cell from failing).",
             "RunFailed",
             namespace["_agent"],

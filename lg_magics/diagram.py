@@ -20,6 +20,8 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
+from .words import plural
+
 START, END = "__start__", "__end__"
 
 NODE_H = 32
@@ -73,7 +75,9 @@ def arrow(edge: Edge) -> str:
 
 
 def graph_text(graph: Graph, title: str) -> str:
-    lines = [f"graph {title}: {len(graph.nodes)} nodes, {len(graph.edges)} edges (--> always, -.-> conditional)"]
+    lines = [
+        f"graph {title}: {plural(len(graph.nodes), 'node')}, {plural(len(graph.edges), 'edge')} (--> always, -.-> conditional)"
+    ]
     for edge in graph.edges:
         label = f"  [{edge.label}]" if edge.label else ""
         lines.append(f"  {edge.source} {arrow(edge)} {edge.target}{label}")

@@ -18,6 +18,7 @@ from .protocol import is_uuid
 from .result import RunResult
 from .tables import Table, bundle
 from .transcript import _ROLES, compact, message_text
+from .words import plural
 
 #: IPython's own output-cache names (``_``, ``__``, ``_5``, ``_i5``...) are never thread variables.
 _CACHE_NAME = re.compile(r"_+|_i+|_i?\d+")
@@ -32,7 +33,7 @@ def assistants_bundle(client: Client) -> dict[str, str]:
     ]
     table = Table(["name", "graph", "version", "assistant ID"], rows, code=frozenset({"assistant ID"}), empty="No assistants.")
     more = " (the first 100)" if len(rows) >= 100 else ""
-    return bundle(f"{len(rows)} assistants on {client.url}{more}", table)
+    return bundle(f"{plural(len(rows), 'assistant')} on {client.url}{more}", table)
 
 
 # -- values, shortened --------------------------------------------------------------------------
@@ -51,7 +52,7 @@ def value_line(key: str, value: Any, limit: int = 60) -> str:
     if key == "messages" and isinstance(value, list):
         if not value:
             return "no messages"
-        count = f"{len(value)} message" + ("s" if len(value) != 1 else "")
+        count = plural(len(value), "message")
         return f"{count}, last {message_line(value[-1], limit)}"
     return compact(value, limit)
 
@@ -110,7 +111,7 @@ def threads_bundle(
     rows += [_thread_row("", str(t["thread_id"]), t) for t in others]
     columns = ["variable", "graph", "status", "values", "thread ID"]
     table = Table(columns, rows, code=frozenset({"variable", "thread ID"}), empty="No threads.")
-    intro = f"{mine} thread{'s' if mine != 1 else ''} in notebook variables, {len(others)} more on the server (most recently updated first"
+    intro = f"{plural(mine, 'thread')} in notebook variables, {len(others)} more on the server (most recently updated first"
     intro += f"; pass --limit N to see more than {limit})" if len(found) >= limit + len(seen) else ")"
     return bundle(intro, table)
 
@@ -192,7 +193,7 @@ def history_bundle(client: Client, label: str, thread_id: str, *, limit: int = 1
         ["step", "source", "next", "values", "checkpoint ID"], rows, code=frozenset({"checkpoint ID"}), empty="No checkpoints."
     )
     more = " (pass --limit N for more)" if len(rows) >= limit else ""
-    return bundle(f"{label}: {len(rows)} checkpoints, newest first{more}", table)
+    return bundle(f"{label}: {plural(len(rows), 'checkpoint')}, newest first{more}", table)
 
 
 # -- graph --------------------------------------------------------------------------------------

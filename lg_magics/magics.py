@@ -120,6 +120,7 @@ class AgentMagics(Magics):
 
         self.connection = Connection()
         self.background = BackgroundRuns()
+        self.views: dict[str, Any] = {}  # the latest view of each thread variable, retired by the next run
 
     @property
     def user_ns(self) -> dict[str, Any]:
@@ -259,7 +260,7 @@ class AgentMagics(Magics):
         if request.command is None and not args.json:
             self.input_schemas.check_text_input(self.client(), request.assistant)
         if args.quiet:
-            session = RunSession(self.client(), request, self.user_ns, display=lambda _: None)
+            session = RunSession(self.client(), request, self.user_ns, display=lambda _: None, quiet=True)
         else:
             session = self._session(request, display)
         if not request.background:
@@ -267,13 +268,16 @@ class AgentMagics(Magics):
         session.start()
         run = self.background.add(session)
         run.follow_in_background(self.async_client())
-        print(f"Running in the background: %agent wait {run.name} waits for it, %agent cancel {run.name} stops it.")
+        # In the view, not printed: it goes when the run ends.
+        session.view.show_hint(
+            f"Running in the background: %agent wait {run.name} waits for it, %agent cancel {run.name} stops it."
+        )
         return None
 
     def _session(self, request: Any, show: Callable[[Any], None]) -> Any:
         """A run session whose view can stop a background run and resume an interrupt."""
         from .runner import RunSession
-        from .view import RunView
+        from .view import RunView, SummarySlot
 
         session: Any = None
 
@@ -286,15 +290,29 @@ class AgentMagics(Magics):
             # A background view is drawn by a task: a timer on the same loop draws the last changes
             # of a burst when no event follows. A foreground cell blocks the loop; it flushes at the end.
             later = asyncio.get_running_loop().call_later if request.background and _loop_running() else None
-            return RunView(
+            if request.thread_var and request.thread_var in self.views:
+                self.views.pop(request.thread_var).retire()
+            view = RunView(
                 transcript,
                 interval=self.update_interval,
                 later=later,
                 on_stop=stop if request.background else None,
                 on_resume=(lambda value: self._resume_from(session, value)) if request.thread_var else None,
+                # The view goes when the run ends: a foreground run's summary follows it, a background
+                # run's fills the slot displayed under its view.
+                close_when_done=True,
+                slot=SummarySlot() if request.background else None,
             )
+            if request.thread_var:
+                self.views[request.thread_var] = view
+            return view
 
-        session = RunSession(self.client(), request, self.user_ns, display=show, make_view=make_view)
+        def shown(obj: Any) -> None:
+            show(obj)
+            if isinstance(obj, dict) and session.view is not None:
+                session.view.summary_shown()
+
+        session = RunSession(self.client(), request, self.user_ns, display=shown, make_view=make_view)
         return session
 
     def _resume_from(self, parent: Any, value: str) -> None:
@@ -312,6 +330,8 @@ class AgentMagics(Magics):
             new_thread=False,
             out=None,
         )
+        if request.thread_var and self.views.get(request.thread_var) is parent.view:
+            del self.views[request.thread_var]  # answered from this view: it stays until the answer's run ends
         session = self._session(request, lambda _: None)
         session.start()
         parent.view.attach(session.view)
@@ -319,10 +339,9 @@ class AgentMagics(Magics):
 
     def _command(self, line: str) -> None:
         name, _, rest = line.strip().partition(" ")
-        if not name:
-            raise AgentUsageError(
-                f"%agent needs a command ({', '.join(COMMANDS)}); to send a message use the cell magic %%agent ASSISTANT."
-            )
+        if name in ("", "-h", "--help", "help"):
+            print(self.command_list())
+            return
         handler = getattr(self, name) if name in COMMANDS else None
         if handler is None:
             raise AgentUsageError(
@@ -330,6 +349,19 @@ class AgentMagics(Magics):
                 f"use the cell magic: %%agent {name} with the message on the lines below."
             )
         handler(rest)
+
+    def command_list(self) -> str:
+        """Every command with its usage and what it does, from the commands' own parsers."""
+        rows = []
+        for name in COMMANDS:
+            parser = getattr(self, name).parser
+            usage = parser.format_usage().strip(": \n")
+            rows.append((usage, (parser.description or "").strip().splitlines()[0]))
+        width = max(len(usage) for usage, _ in rows)
+        lines = ["%agent COMMAND (each takes --help):"]
+        lines += [f"  {usage:<{width}}  {what}" for usage, what in rows]
+        lines.append("%%agent ASSISTANT sends the cell to an assistant and streams the run; %%agent? shows its flags.")
+        return "\n".join(lines)
 
     # -- commands --------------------------------------------------------------------------------
     @magic_arguments(name="agent serve")
@@ -483,13 +515,14 @@ class AgentMagics(Magics):
         if parse(self.runs, line) is None:
             return
         from .render import status_label
+        from .words import plural
 
         if not self.background.runs:
             print("No background runs in this kernel.")
             return
         for run in self.background.runs:
             t = run.session.transcript
-            print(f"{run.name}: {t.assistant} · {status_label(t.status)} · {t.events} events")
+            print(f"{run.name}: {t.assistant} · {status_label(t.status)} · {plural(t.events, 'event')}")
 
     @magic_arguments(name="agent wait")
     @argument("var", nargs="?", help="The run's --out or thread variable (default: the latest background run).")
@@ -506,6 +539,8 @@ class AgentMagics(Magics):
         finally:
             if run.done:
                 show_summary(run.session.transcript, display)
+                if run.session.view is not None:
+                    run.session.view.close()  # the summary shows the run now: its view goes, as a foreground one does
 
     @magic_arguments(name="agent cancel")
     @argument("var", nargs="?", help="The run's --out or thread variable (default: the latest background run).")

@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from .exceptions import AgentError, AgentUsageError, AssistantNotFound, RunFailed, ServerError, StreamInterrupted, ThreadNotFound
 from .follow import Follower
 from .protocol import Event, is_uuid
-from .render import transcript_html, transcript_text
+from .render import transcript_text
 from .request import RunRequest
 from .result import RunResult
+from .styles import summary_html
 from .transcript import ERROR, Transcript
 from .variables import thread_in
 
@@ -42,8 +43,9 @@ Call = tuple[str, str]
 
 
 def show_summary(transcript: Transcript, display: Display) -> None:
-    """The run as static HTML plus deterministic text: what a saved notebook shows without widgets."""
-    display({"text/plain": transcript_text(transcript), "text/html": transcript_html(transcript)})
+    """The run as static HTML plus deterministic text: what a saved notebook shows without widgets.
+    Its styles are inline: an untrusted notebook's HTML loses its ``<style>``."""
+    display({"text/plain": transcript_text(transcript), "text/html": summary_html(transcript)})
 
 
 def assistant_id(client: Client, name: str) -> str:
@@ -97,8 +99,10 @@ class RunSession:
         make_view: Optional[Callable[[Transcript], Any]] = None,
         assistant_id: Optional[str] = None,
         stop: Optional[threading.Event] = None,
+        quiet: bool = False,
     ) -> None:
         self.client = client
+        self.quiet = quiet  # nothing shows the run's error, so the cell's error line must
         self.request = request
         self.namespace = namespace
         self.display = display
@@ -326,8 +330,10 @@ class RunSession:
             self.namespace[self.request.out] = self.result
         if self.transcript.status == ERROR and fail:
             error = self.transcript.error or {}
+            # The view and the summary show the error already: the cell's error line does not repeat it.
+            what = f"with {error.get('error')}: {error.get('message')}" if self.quiet else "(its error is shown above)"
             raise RunFailed(
-                f"The run failed with {error.get('error')}: {error.get('message')} (pass --no-fail to keep the cell from failing).",
+                f"The run failed {what}; pass --no-fail to keep the cell from failing.",
                 str(error.get("error")),
                 self.result,
             )

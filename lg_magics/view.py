@@ -1,128 +1,203 @@
-"""The live ipywidgets view of one run.
+"""The live view of one run: one small custom widget that the kernel feeds with deltas.
 
-It redraws from a :class:`~lg_magics.transcript.Transcript`, at most once per
-``interval`` seconds plus a final time, and only what changed (each entry has
-a version). Streaming text grows by appending: the text goes into a short tail
-widget; a full tail is frozen and a new one started, so each update resends at
-most one segment instead of the whole message.
+Stock ipywidgets can only replace a value, so streaming text through them resends
+what the frontend already has. Here the run is one ``anywidget`` whose state is
+the whole run (header, clock, entries); after it is displayed the kernel never
+resends that state but sends, once per redraw, one custom message with the
+changes: new or changed entries as HTML, and streamed text as appended
+characters. The frontend applies them to its copy of the state (so a view
+opened later, or a reloaded page asking for the state, draws the same thing).
 
-The view is displayed once with a fixed ``text/plain`` (no IDs, no timings),
-and never prints, so saved notebooks stay stable under nbval.
+Entries are drawn by :mod:`lg_magics.render` (``entry_html``, ``header_html``);
+a streaming message is split at a marker put in place of its text, so the
+text can grow by appending without knowing how the entry is laid out.
+
+The view redraws at most once per ``interval`` seconds plus a final time, sends
+nothing when nothing changed, is displayed once without any ``text/plain`` (saved
+notebooks show the run's summary instead, see :func:`lg_magics.runner.show_summary`),
+and a view closes its widgets when its run ends and marks its output as closed
+(an empty model ID, which frontends hide), so a reopened notebook shows the
+summary and no "model not found".
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
+import uuid
 from functools import lru_cache
 from typing import Any, Callable, Optional
 
-from .render import STYLE, entry_html, escape, header_html, message_head_html
+from .render import STYLE, entry_html, header_html
 from .transcript import WAITING, Entry, Transcript
 
-#: Characters per frozen segment of a streaming message.
-SEGMENT = 2048
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
-#: Extra styles for the live view. The summary saved after a run is hidden
-#: where a live view sits in the same output area, so JupyterLab shows the run
-#: once; without a widget manager (GitHub, nbconvert) the summary shows.
-LIVE_STYLE = """<style>
+#: Ends a summary slot's HTML; lg_magics/nbval-sanitize.cfg masks a slot up to it (when a slot fills
+#: depends on timing, and nbval never sees the update).
+LATE_END = "<!--lgm-late-->"
+
+#: Put in place of a streaming message's text to find where appended text goes.
+_MARK = "LGMSTREAMMARK"
+
+#: Styles of the live view. The run's summary, saved after it, is hidden while a
+#: live view sits in the same output area (a run waiting for an answer keeps its view).
+LIVE_STYLE = """
 .jp-OutputArea:has(.lgm-live) .jp-OutputArea-child:has(.lgm-summary),
 .output:has(.lgm-live) .output_area:has(.lgm-summary){display:none}
-.lgm-stream{display:block!important}
-.lgm-stream>.widget-html,.lgm-stream>.jupyter-widget-html{display:inline!important;height:auto!important;margin:0!important;padding:0!important}
-.lgm-stream .widget-html-content{display:inline!important;line-height:inherit!important}
-.lgm-live .widget-html-content{line-height:1.45}
-.lgm-seg{white-space:pre-wrap;word-break:break-word}
-</style>"""
+.lgm-live .lgm-clock{color:var(--jp-ui-font-color2,#666);font-size:11px;margin-left:6px}
+"""
+
+#: The frontend half. ``o`` ops, applied to the state and to every view of it:
+#: ["h", html] header; ["t", seconds, running] clock; ["e", i, html] or
+#: ["e", i, before, text, after] entry i (a streaming one has its text apart);
+#: ["a", i, text] text appended to entry i; ["f", i, before, start, end, after]
+#: entry i becomes static: before + its text[start:end], escaped, + after.
+_ESM = """
+const esc = (s) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const html = (e) => e.length === 1 ? e[0] : e[0] + '<span class="lgm-s">' + esc(e[1]) + "</span>" + e[2];
+function apply(st, ops) {
+  for (const op of ops) {
+    const [k, i] = op;
+    if (k === "h") st.h = op[1];
+    else if (k === "t") { st.t = [op[1], op[2]]; st.at = Date.now(); }
+    else if (k === "e") st.e[i] = op.slice(2);
+    else if (k === "a" && st.e[i] && st.e[i].length === 3) st.e[i][1] += op[2];
+    else if (k === "f" && st.e[i]) st.e[i] = [op[2] + esc(st.e[i].length === 3 ? st.e[i][1].slice(op[3], op[4]) : "") + op[5]];
+  }
+}
+function entryNode(e) { const d = document.createElement("div"); d.innerHTML = html(e); return d; }
+export default {
+  initialize({ model }) {
+    model.on("msg:custom", (msg) => { if (msg.o) apply(model.get("run"), msg.o); });
+  },
+  render({ model, el }) {
+    el.classList.add("lgm", "lgm-live");
+    const head = document.createElement("div"), clock = document.createElement("span"), body = document.createElement("div");
+    clock.className = "lgm-clock";
+    el.append(head, body);
+    // The clock ends the header's first line (the header is drawn by the kernel, the clock ticks here).
+    const setHead = (h) => { head.innerHTML = h || ""; (head.querySelector(".lgm-header") || head).append(clock); };
+    const tick = () => {
+      const st = model.get("run");
+      if (!st.t) return;
+      const s = st.t[0] + (st.t[1] ? (Date.now() - (st.at || Date.now())) / 1000 : 0);
+      clock.textContent = s.toFixed(1) + " s";
+    };
+    const draw = () => {
+      const st = model.get("run");
+      setHead(st.h);
+      body.replaceChildren(...st.e.map(entryNode));
+      tick();
+    };
+    const update = (msg) => {
+      if (!msg.o) return;
+      const st = model.get("run");
+      for (const op of msg.o) {
+        const [k, i] = op;
+        if (k === "h") setHead(st.h);
+        else if (k === "t") tick();
+        else if (k === "a") {
+          const span = body.children[i] && body.children[i].querySelector(".lgm-s");
+          if (span) span.append(op[2]); else draw();
+        } else if (k === "e" || k === "f") {
+          const node = entryNode(st.e[i]);
+          if (i < body.children.length) body.children[i].replaceWith(node);
+          else body.append(node);
+        }
+      }
+    };
+    if (!model.get("run").at) model.get("run").at = Date.now();
+    draw();
+    model.on("msg:custom", update);
+    model.on("change:run", draw);
+    const timer = setInterval(() => { const st = model.get("run"); if (st.t && st.t[1]) tick(); }, 100);
+    return () => { clearInterval(timer); model.off("msg:custom", update); model.off("change:run", draw); };
+  },
+};
+"""
 
 
 @lru_cache(maxsize=1)
-def _box_class() -> type:
-    import ipywidgets as widgets
+def _live_class() -> type:
+    import anywidget
+    import traitlets
 
-    class RunBox(widgets.VBox):
-        """A VBox whose ``text/plain`` is fixed, so the saved output never changes."""
+    css = LIVE_STYLE + STYLE.replace("<style>", "").replace("</style>", "")
 
-        plain = "<lg_magics run>"
+    class LiveRun(anywidget.AnyWidget):
+        """The run's header, clock and entries. ``run`` is synced once, then changed by custom messages."""
 
-        def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-            data = super()._repr_mimebundle_(**kwargs)
-            data["text/plain"] = self.plain
-            return data
+        _esm = _ESM
+        _css = css
+        run = traitlets.Dict().tag(sync=True)
 
-    return RunBox
-
-
-class _EntryView:
-    """The widgets of one entry. Messages that stream get a box of text segments."""
-
-    def __init__(self, entry: Entry) -> None:
-        import ipywidgets as widgets
-
-        self._widgets = widgets
-        self.version = -1
-        self.streaming = False
-        self.segments: list[Any] = []
-        self.tail_start = 0
-        self.widget: Any = widgets.HTML()
-
-    def sync(self, entry: Entry) -> bool:
-        """Redraw if the entry changed. True when the top-level widget was replaced."""
-        if entry.version == self.version:
-            return False
-        self.version = entry.version
-        if entry.kind == "message" and entry.streaming:
-            replaced = not self.streaming
-            if replaced:
-                self._start_stream(entry)
-            self._append(entry.text)
-            return replaced
-        if self.streaming:
-            self.close()
-            self.streaming = False
-            self.segments = []
-            self.widget = self._widgets.HTML(entry_html(entry))
-            return True
-        self.widget.value = entry_html(entry)
-        return False
-
-    def _start_stream(self, entry: Entry) -> None:
-        widgets = self._widgets
-        self.streaming = True
-        self.tail_start = 0
-        self.segments = [widgets.HTML()]
-        stream = widgets.Box(self.segments)
-        stream.add_class("lgm-stream")
-        old = self.widget
-        self.widget = widgets.VBox([widgets.HTML(message_head_html(entry)), stream])
-        self.widget.add_class("lgm-turn")
-        self.widget.add_class(f"lgm-{entry.role}")
-        self._stream_box = stream
-        old.close()
-
-    def _append(self, text: str) -> None:
-        tail = text[self.tail_start :]
-        frozen = len(self.segments)
-        while len(tail) > SEGMENT:
-            cut = max(tail.rfind("\n", 0, SEGMENT), tail.rfind(" ", 0, SEGMENT)) + 1 or SEGMENT
-            self.segments[-1].value = _segment(tail[:cut])
-            self.tail_start += cut
-            tail = tail[cut:]
-            self.segments.append(self._widgets.HTML())
-        if len(self.segments) != frozen:
-            self._stream_box.children = tuple(self.segments)
-        self.segments[-1].value = _segment(tail)
-
-    def close(self) -> None:
-        for segment in self.segments:
-            segment.close()
-        for child in getattr(self.widget, "children", ()):
-            child.close()  # the role line and the segments' box
-        self.widget.close()
+    return LiveRun
 
 
-def _segment(text: str) -> str:
-    return f'<span class="lgm-seg">{escape(text)}</span>'
+def show_widget(widget: Any) -> str:
+    """Display a widget with nothing but its widget view (no ``text/plain`` placeholder in saved
+    notebooks); returns the display id that :func:`hide_widget` takes."""
+    from IPython.display import display
+
+    display_id = uuid.uuid4().hex
+    display({WIDGET_MIME: widget._repr_mimebundle_()[WIDGET_MIME]}, raw=True, display_id=display_id)
+    return display_id
+
+
+def hide_widget(display_id: str) -> None:
+    """Make a closed widget's output say so: an empty model ID, which JupyterLab and Notebook 7 hide,
+    so a saved notebook reopened without the widget shows no "Error displaying widget: model not
+    found". The output stays a bare widget view, which nbval skips."""
+    from IPython.display import update_display
+
+    update_display({WIDGET_MIME: {"model_id": "", "version_major": 2, "version_minor": 0}}, raw=True, display_id=display_id)
+
+
+class SummarySlot:
+    """An output for the summaries of runs that end after their cell did: a background run, a run
+    resumed from a view's controls. Displayed (empty) while the cell runs, then filled in place
+    through its display id; what a saved notebook shows of those runs, as a foreground run's
+    summary is."""
+
+    def __init__(self) -> None:
+        self.display_id = uuid.uuid4().hex
+        self.parts: list[str] = []
+
+    def bundle(self) -> dict[str, str]:
+        return {"text/html": f'<div class="lgm-late">{"".join(self.parts)}</div>{LATE_END}'}
+
+    def show(self) -> None:
+        from IPython.display import display
+
+        display(self.bundle(), raw=True, display_id=self.display_id)
+
+    def add(self, transcript: Transcript) -> None:
+        from IPython.display import update_display
+
+        from .styles import summary_html
+
+        self.parts.append(summary_html(transcript))
+        update_display(self.bundle(), raw=True, display_id=self.display_id)
+
+
+@dataclasses.dataclass
+class _Sent:
+    """What the frontend has of one entry."""
+
+    version: int
+    html: Optional[str] = None  # a static entry's HTML (None: nothing sent yet)
+    before: str = ""  # a streaming entry: its HTML around the text, and the text so far
+    text: Optional[str] = None
+    after: str = ""
+
+
+def _split(entry: Entry) -> Optional[tuple[str, str]]:
+    """A streaming message's HTML before and after its text, or None if the text is not in one place."""
+    if entry.kind != "message" or not entry.streaming:
+        return None
+    parts = entry_html(dataclasses.replace(entry, text=_MARK)).split(_MARK)
+    return (parts[0], parts[1]) if len(parts) == 2 else None
 
 
 class RunView:
@@ -137,6 +212,8 @@ class RunView:
         on_stop: Optional[Callable[[], None]] = None,
         on_resume: Optional[Callable[[str], None]] = None,
         later: Optional[Callable[[float, Callable[[], None]], Any]] = None,
+        close_when_done: bool = False,
+        slot: Optional[SummarySlot] = None,
     ) -> None:
         import ipywidgets as widgets
 
@@ -145,27 +222,35 @@ class RunView:
         self.on_resume = on_resume
         self.interval = interval
         self.clock = clock
+        self.close_when_done = close_when_done  # a summary follows the run (or fills its slot): the view goes
+        self.slot = slot  # where this run's summary goes when it ends (a run that ends after its cell)
+        self.followup_slot: Optional[SummarySlot] = slot  # where runs resumed from this view report
+        self.parent: Optional[RunView] = None
+        self.children: list[RunView] = []
+        self.display_id: Optional[str] = None  # set when displayed (a view resumed from another is not)
+        self._reported = False
         self.started = clock()
         self.ended: Optional[float] = None
         self.flushes = 0
+        self.closed = False
+        self.hint = ""  # a line under the run while it goes on (a background run: how to wait or stop it)
         self._last = float("-inf")
         self.later = later  # e.g. loop.call_later: redraw what a skipped refresh left, even if no event follows
         self._trailing = False
-        self._views: list[_EntryView] = []
-        self.style = widgets.HTML(LIVE_STYLE + STYLE)  # sent once, not with every header update
-        self.header = widgets.HTML()
-        self.body = widgets.VBox()
+        self._sent: list[_Sent] = []
+        self._header = ""
+        self._running: Optional[bool] = None
+        self.live = _live_class()(run={"h": "", "t": None, "e": []})
         self.controls = widgets.HBox()
         self.followups = widgets.VBox()  # runs started from this view's controls (resume)
-        self.root = _box_class()([self.style, self.header, self.body, self.controls, self.followups])
+        self.root = widgets.VBox([self.live, self.controls, self.followups], _dom_classes=["lgm"])  # no update after
         self._controls_for: Optional[str] = None
-        self.root.plain = f"<lg_magics run: {transcript.assistant}>"
-        self.root.add_class("lgm")
-        self.root.add_class("lgm-live")
         self.flush()
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        return self.root._repr_mimebundle_(**kwargs)
+    def _ipython_display_(self) -> None:
+        self.display_id = show_widget(self.root)
+        if self.slot is not None:
+            self.slot.show()
 
     @property
     def elapsed(self) -> float:
@@ -187,23 +272,100 @@ class RunView:
         self.flush()
 
     def flush(self) -> None:
-        """Redraw now, whatever the interval."""
+        """Redraw now, whatever the interval: at most one message to the frontend."""
+        if self.closed:
+            return
         t = self.transcript
         if t.finished and self.ended is None:
             self.ended = self.clock()
         self._last = self.clock()
         self.flushes += 1
-        changed = False
+        state = self.live.run  # changed in place: the frontend gets the same changes as ops
+        ops: list[list[Any]] = []
         for index, entry in enumerate(t.entries):
-            if index == len(self._views):
-                self._views.append(_EntryView(entry))
-                changed = True
-            changed |= self._views[index].sync(entry)
-        if changed:
-            self.body.children = tuple(v.widget for v in self._views)
-        # The header last: a frontend that shows "done" has already received the final text.
-        self.header.value = header_html(t, self.elapsed)
+            if index == len(self._sent):
+                self._sent.append(_Sent(version=-1))
+                state["e"].append([""])
+            sent = self._sent[index]
+            if entry.version != sent.version:
+                sent.version = entry.version
+                op = self._entry_op(index, entry, sent)
+                if op is not None:
+                    ops.append(op)
+                    state["e"][index] = [sent.before, sent.text, sent.after] if sent.text is not None else [sent.html]
+        # The header after the entries: a frontend that shows "done" has already received the final text.
+        header = header_html(t) + (f'<div class="lgm-note">{self.hint}</div>' if self.hint and not t.finished else "")
+        if header != self._header:
+            self._header = state["h"] = header
+            ops.append(["h", header])
+        running = not t.finished
+        if running != self._running:
+            self._running = running
+            state["t"] = [round(self.elapsed, 1), running]
+            ops.append(["t", *state["t"]])
+        if ops:
+            self.live.send({"o": ops})
         self._sync_controls()
+        if t.finished:
+            self._finished()
+
+    def _finished(self) -> None:
+        if self.slot is not None and not self._reported:
+            self._reported = True
+            self.slot.add(self.transcript)
+        if self.close_when_done and self._controls_for is None and not any(not c.closed for c in self.children):
+            self.close()
+
+    def _entry_op(self, index: int, entry: Entry, sent: _Sent) -> Optional[list[Any]]:
+        """The op that brings the frontend's copy of an entry up to date, and the record of it."""
+        split = _split(entry)
+        if split is not None:
+            before, after = split
+            text = entry.text
+            if sent.text is not None and (before, after) == (sent.before, sent.after) and text.startswith(sent.text):
+                delta = text[len(sent.text) :]
+                sent.text = text
+                return ["a", index, delta] if delta else None
+            sent.html, sent.before, sent.text, sent.after = None, before, text, after
+            return ["e", index, before, text, after]
+        html = entry_html(entry)
+        streamed = sent.text
+        sent.text, sent.before, sent.after = None, "", ""
+        if html == sent.html:
+            return None
+        sent.html = html
+        if streamed:
+            # A finished stream: the final HTML usually holds the streamed text as it was, so only
+            # what surrounds it is sent (Markdown makes a paragraph of plain prose).
+            from .render import escape
+
+            needle = streamed.strip()
+            at = html.find(escape(needle)) if needle else -1
+            if at >= 0:
+                start = len(streamed) - len(streamed.lstrip())
+                return ["f", index, html[:at], start, start + len(needle), html[at + len(escape(needle)) :]]
+        return ["e", index, html]
+
+    def summary_shown(self) -> None:
+        """The run's summary was displayed, in its cell: a run waiting for an answer gets a place under
+        it for the summary of what answering from the view starts."""
+        if self._controls_for == "resume" and self.followup_slot is None:
+            self.followup_slot = SummarySlot()
+            self.followup_slot.show()
+
+    def retire(self) -> None:
+        """Another run on this run's thread started: a waiting view's Resume field is stale, so the
+        view goes (once its run and the runs answered from it have ended)."""
+        if self.transcript.finished and not self.closed:
+            self.on_resume = None
+            self.flush()
+
+    def show_hint(self, hint: str) -> None:
+        """A line under the header while the run goes on; it goes when the run ends."""
+        from .render import escape
+
+        self.hint = escape(hint)
+        self.flush()
 
     def _sync_controls(self) -> None:
         """A Stop button while a background run goes on; a resume field when it waits at an interrupt."""
@@ -264,12 +426,21 @@ class RunView:
         return True
 
     def attach(self, view: RunView) -> None:
-        """Show another run's view under this one (a run resumed from this view's controls)."""
+        """Show another run's view under this one (a run resumed from this view's controls); its
+        summary goes to this view's slot when it ends."""
+        view.parent, view.slot, view.followup_slot = self, self.followup_slot, self.followup_slot
+        view.close_when_done = view.slot is not None
+        self.children.append(view)
         self.followups.children = (*self.followups.children, view.root)
 
     def close(self) -> None:
-        for view in self._views:
-            view.close()
-        for widget in (*self.controls.children, self.style, self.header, self.body, self.controls, self.followups):
+        """Close every widget of the view; the frontend hides it (and saves it as closed)."""
+        if self.closed:
+            return
+        self.closed = True
+        for widget in (*self.controls.children, self.live, self.controls, self.followups, self.root):
             widget.close()
-        self.root.close()
+        if self.display_id is not None:
+            hide_widget(self.display_id)
+        if self.parent is not None and not self.parent.closed and self.parent.transcript.finished:
+            self.parent._finished()  # the last answer ended: the view it came from may go too

@@ -4,6 +4,11 @@
 
 Saved notebooks carry no widget state and no timings, and widget model IDs
 are numbered in order, so the file only changes when an output really does.
+A widget view displayed alone (lg_magics' live views and progress bars, closed
+when their run ends) is saved as closed, with an empty model ID, as JupyterLab
+saves a closed widget: a reopened notebook then hides it and shows the run's
+summary, instead of "Error displaying widget: model not found".
+With ``--print`` each cell's text outputs are printed as soon as the cell ran.
 """
 
 from __future__ import annotations
@@ -40,38 +45,48 @@ def stabilize(nb: nbformat.NotebookNode) -> None:
         if "outputs" in cell:
             cell.outputs = coalesce_streams(cell.outputs)
         for output in cell.get("outputs", []):
-            view = output.get("data", {}).get(WIDGET_VIEW)
-            if view:
+            data = output.get("data", {})
+            view = data.get(WIDGET_VIEW)
+            if view and set(data) == {WIDGET_VIEW}:
+                view["model_id"] = ""
+            elif view:
                 number += 1
                 view["model_id"] = f"{number:032x}"
 
 
+def cell_text(cell: nbformat.NotebookNode) -> str:
+    """A code cell's first line and its text outputs, as a terminal shows them."""
+    lines = [f"In [{cell.get('execution_count') or ' '}]: {cell.source.splitlines()[0] if cell.source else ''}"]
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream":
+            lines.append(output.text.rstrip("\n"))
+        elif output.output_type == "error":
+            lines.append(f"{output.ename}: {output.evalue}")
+        elif "text/plain" in output.get("data", {}) and WIDGET_VIEW not in output.data:
+            lines.append(output.data["text/plain"])
+    return "\n".join(lines) + "\n"
+
+
 def text_outputs(nb: nbformat.NotebookNode) -> str:
-    lines = []
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        lines.append(f"In [{cell.get('execution_count') or ' '}]: {cell.source.splitlines()[0] if cell.source else ''}")
-        for output in cell.get("outputs", []):
-            if output.output_type == "stream":
-                lines.append(output.text.rstrip("\n"))
-            elif output.output_type == "error":
-                lines.append(f"{output.ename}: {output.evalue}")
-            elif "text/plain" in output.get("data", {}) and WIDGET_VIEW not in output.data:
-                lines.append(output.data["text/plain"])
-        lines.append("")
-    return "\n".join(lines)
+    return "\n".join(cell_text(cell) for cell in nb.cells if cell.cell_type == "code")
 
 
-def execute(path: Path, timeout: int = 300) -> tuple[nbformat.NotebookNode, CellExecutionError | None]:
-    """Run every cell in a fresh kernel whose working folder is the notebook's; not yet stabilized."""
+def execute(path: Path, timeout: int = 300, progress: bool = False) -> tuple[nbformat.NotebookNode, CellExecutionError | None]:
+    """Run every cell in a fresh kernel whose working folder is the notebook's; not yet stabilized.
+    With ``progress``, print each code cell's text outputs as soon as it ran."""
     nb = nbformat.read(path, as_version=4)
+
+    def executed(cell: nbformat.NotebookNode, **_: object) -> None:
+        if cell.cell_type == "code":
+            print(cell_text(cell), flush=True)
+
     client = NotebookClient(
         nb,
         timeout=timeout,
         kernel_name="python3",
         record_timing=False,
         resources={"metadata": {"path": str(path.parent.resolve())}},
+        on_cell_executed=executed if progress else None,
     )
     try:
         client.execute()
@@ -88,12 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=300)
     args = parser.parse_args(argv)
 
-    nb, failed = execute(args.notebook, args.timeout)
+    nb, failed = execute(args.notebook, args.timeout, progress=args.print)
     stabilize(nb)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, args.output)
-    if args.print:
-        print(text_outputs(nb))
     if failed is not None:
         print(f"{args.notebook}: a cell failed:\n{failed}", file=sys.stderr)
         return 1

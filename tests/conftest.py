@@ -98,7 +98,7 @@ class Shell:
 
     def summary(self) -> str:
         """The plain-text summary the last run left (the output nbval compares)."""
-        texts = [o["data"]["text/plain"] for o in self.outputs if "text/html" in o["data"]]
+        texts = [o["data"]["text/plain"] for o in self.outputs if {"text/html", "text/plain"} <= set(o["data"])]
         assert texts, f"no summary among {self.outputs}"
         return texts[-1]
 

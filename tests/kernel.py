@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import queue
 import time
 from typing import Any, Callable, Optional
@@ -87,9 +88,17 @@ class Kernel:
 
 
 def widget_text(msg: dict[str, Any]) -> Optional[str]:
-    """The HTML value a widget update or open carries, if any."""
+    """The HTML or text a widget update, open or live-view message carries, if any (as JSON for a
+    live view's state or changes: its HTML and streamed text are there as they are)."""
     if msg["msg_type"] not in ("comm_msg", "comm_open"):
         return None
-    state = msg["content"].get("data", {}).get("state", {})
+    data = msg["content"].get("data", {})
+    state = data.get("state", {})
     value = state.get("value")
-    return value if isinstance(value, str) else None
+    if isinstance(value, str):
+        return value
+    if "run" in state:
+        return json.dumps(state["run"])
+    if data.get("method") == "custom" and "o" in data.get("content", {}):
+        return json.dumps(data["content"]["o"])
+    return None

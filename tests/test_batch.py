@@ -89,11 +89,22 @@ def test_map_over_a_list_of_dicts(shell) -> None:
     assert [r["user_name"] for r in results] == ["Ada", "Bo", "Cy"]  # in the items' order
     assert [r.text for r in results][1] == "Nice to meet you, **Bo**! I will remember that you are 3 years old."
     assert all(r.thread_id is None and r.status == "success" for r in results)
-    progress, summary = shell.outputs
-    assert progress["data"]["text/plain"] == "<lg_magics batch: chat>"
-    assert "application/vnd.jupyter.widget-view+json" in progress["data"]
+    progress, closed, summary = shell.outputs
+    assert list(progress["data"]) == ["application/vnd.jupyter.widget-view+json"]  # no placeholder text
+    # The bar's output is marked closed (frontends hide it): the summary line takes its place.
+    assert closed["update"] and closed["data"]["application/vnd.jupyter.widget-view+json"]["model_id"] == ""
     assert summary["data"]["text/plain"] == "3 runs: 3 done"
     assert "chat_thread" not in shell.ns
+
+
+def test_the_progress_bar_closes_when_the_batch_ends(shell, monkeypatch) -> None:
+    from lg_magics import batch
+
+    closed: list[bool] = []
+    monkeypatch.setattr(batch.Progress, "close", lambda self: closed.append(self.bar.value == 2))
+    shell.ns["numbers"] = [1, 2]
+    shell.cell("chat --map numbers", "count to {{item}}")
+    assert closed == [True]  # once, with every run counted: the frontend then shows only the summary line
 
 
 def test_map_over_a_list_with_item(shell) -> None:
@@ -109,7 +120,9 @@ def test_map_over_a_dataframe_adds_a_result_column(shell) -> None:
     out = shell.ns["_agent"]
     assert isinstance(out, pd.DataFrame) and list(out.columns) == ["name", "age", "result"]
     assert list(out.index) == ["x", "y", "z"] and "result" not in frame.columns  # a copy
-    assert out.loc["z", "result"]["user_age"] == 71
+    assert out.loc["y", "result"] == "Nice to meet you, **Bo**! I will remember that you are 3 years old."
+    results = out.attrs["results"]  # the whole results, in the rows' order
+    assert [type(r) for r in results] == [RunResult] * 3 and results[2]["user_age"] == 71
 
 
 def test_failed_items_are_reported_and_kept(shell, wordcount_server) -> None:

@@ -85,11 +85,12 @@ def test_stream_mode_values_shows_only_this_runs_messages(shell) -> None:
     assert lines[1:] == [f"[you] {QUESTION}", "[ai] Your name is **Bagatur** and you are **26** years old."]
 
 
-def test_live_view_is_displayed_once_with_fixed_plain_text(shell) -> None:
+def test_live_view_is_displayed_once_without_placeholder_text(shell) -> None:
     shell.cell("chat", SEED)
     views = [o for o in shell.outputs if "application/vnd.jupyter.widget-view+json" in o["data"]]
-    assert len(views) == 1
-    assert views[0]["data"]["text/plain"] == "<lg_magics run: chat>"
+    assert [o["update"] for o in views] == [False, True]  # displayed once, then marked closed
+    assert all(list(o["data"]) == ["application/vnd.jupyter.widget-view+json"] for o in views)
+    assert views[1]["data"]["application/vnd.jupyter.widget-view+json"]["model_id"] == ""
 
 
 def test_existing_thread_variable_is_reused(shell, client: Client) -> None:
@@ -127,12 +128,20 @@ def test_thread_variable_name_is_made_an_identifier(shell, client: Client) -> No
 def test_failed_run_fails_the_cell_with_one_line(shell) -> None:
     with pytest.raises(RunFailed) as info:
         shell.cell("boom", "anything")
+    # The summary shows the error; the cell's error line does not repeat it...
     assert info.value._render_traceback_() == [
-        "RunFailed: The run failed with ValueError: kaboom: the boom node always fails "
-        "(pass --no-fail to keep the cell from failing)."
+        "RunFailed: The run failed (its error is shown above); pass --no-fail to keep the cell from failing."
     ]
     assert shell.ns["_agent"].status == "error"
     assert "[error] ValueError: kaboom" in shell.summary()
+    # ...unless nothing is shown.
+    with pytest.raises(RunFailed) as info:
+        shell.cell("boom --quiet", "anything")
+    assert info.value._render_traceback_() == [
+        "RunFailed: The run failed with ValueError: kaboom: the boom node always fails; "
+        "pass --no-fail to keep the cell from failing."
+    ]
+    assert shell.outputs == []
 
 
 def test_no_fail_keeps_the_cell_going(shell) -> None:
@@ -205,10 +214,24 @@ def test_context_from_a_variable_and_inline_json(shell) -> None:
     assert shell.ns["_agent"].status == "success"
 
 
-@pytest.mark.parametrize("line", ["", "frobnicate", "chat"])
+@pytest.mark.parametrize("line", ["frobnicate", "chat"])
 def test_unknown_line_command(shell, line) -> None:
     with pytest.raises(AgentUsageError):
         shell.line(line)
+
+
+@pytest.mark.parametrize("line", ["", "--help", "-h", "help"])
+def test_agent_alone_or_with_help_lists_the_commands(shell, capsys, line) -> None:
+    shell.line(line)
+    out = capsys.readouterr().out
+    lines = out[out.index("%agent COMMAND") :].splitlines()  # after clear_output's escape codes
+    assert lines[0] == "%agent COMMAND (each takes --help):"
+    assert len(lines) == 2 + 13
+    assert any(
+        line.split() == ["%agent", "history", "[--limit", "LIMIT]", "[var]", "A", "thread's", "checkpoints,", "newest", "first."]
+        for line in lines
+    )
+    assert lines[-1].startswith("%%agent ASSISTANT sends the cell")
 
 
 def test_help_prints_usage(shell, capsys) -> None:

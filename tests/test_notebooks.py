@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SANITIZE = ROOT / "notebooks" / "nbval-sanitize.cfg"
 GRAPHS = ROOT / "lg_magics" / "demo" / "langgraph.json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def run_nbval(env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess[str]:
@@ -57,6 +58,10 @@ def test_saved_notebook_has_no_widget_state_or_timings(path: Path) -> None:
     assert "widgets" not in nb.metadata
     assert all("execution" not in cell.metadata for cell in nb.cells)
     assert all(cell.get("execution_count") for cell in nb.cells if cell.cell_type == "code"), "notebook not executed"
+    # Live views and progress bars are saved as closed (an empty model ID, as JupyterLab saves a closed
+    # widget): a reopened notebook hides them instead of "Error displaying widget: model not found".
+    views = [o["data"][WIDGET_VIEW] for c in nb.cells for o in c.get("outputs", []) if WIDGET_VIEW in o.get("data", {})]
+    assert all(view["model_id"] == "" for view in views)
 
 
 def test_quickstart_reads_well_without_a_widget_manager() -> None:
@@ -68,3 +73,7 @@ def test_quickstart_reads_well_without_a_widget_manager() -> None:
     assert body.count("Nice to meet you, <strong>Bagatur</strong>!") == 3
     assert "Your name is <strong>Bagatur</strong> and you are <strong>26</strong> years old." in body
     assert "kaboom: the boom node always fails" in body
+    # No placeholder text for the live views, and the summary's styles are inline (no <style> survives
+    # an untrusted notebook).
+    assert "&lt;lg_magics" not in body and "Error displaying widget" not in body
+    assert 'class="lgm-turn lgm-human" style="margin:4px 0;' in body

@@ -105,6 +105,14 @@ def test_garbage_graph_json_draws_an_empty_graph() -> None:
     ET.fromstring(out["image/svg+xml"])
 
 
+def test_counts_are_singular_for_one() -> None:
+    out = graph_bundle({"nodes": [{"id": "a"}, {"id": "b"}], "edges": [{"source": "a", "target": "b"}]}, "one")
+    assert out["text/plain"].splitlines()[0] == "graph one: 2 nodes, 1 edge (--> always, -.-> conditional)"
+    from lg_magics.words import plural
+
+    assert [plural(n, "checkpoint") for n in (0, 1, 2)] == ["0 checkpoints", "1 checkpoint", "2 checkpoints"]
+
+
 def test_values_summary_puts_short_values_first_on_one_line() -> None:
     from lg_magics.inspection import values_summary
 

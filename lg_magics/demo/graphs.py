@@ -62,12 +62,19 @@ def remember(messages: Sequence[BaseMessage], name: Optional[str], age: Optional
     return name, age
 
 
+def _words(said: str) -> str:
+    """The message in lower case with punctuation gone ("What's my name?!" -> "whats my name")."""
+    return " ".join(re.sub(r"[^\w\s]", "", said.lower()).split())
+
+
 def reply_to(said: str, name: Optional[str], age: Optional[int]) -> str:
-    lowered = said.lower()
     if found := _COUNT.search(said):
         return " ".join(str(i) for i in range(1, int(found.group(1)) + 1))
-    asks_name = "my name" in lowered and "?" in said
-    asks_age = "how old" in lowered or "my age" in lowered
+    words = f" {_words(said)} "
+    # A question whatever its case or punctuation: a question mark, or a question word first.
+    question = "?" in said or words.split()[:1] in (["what"], ["whats"], ["who"], ["how"], ["do"], ["tell"], ["remind"])
+    asks_name = question and not _NAME.search(said) and (" my name " in words or " who am i " in words)
+    asks_age = question and not _AGE.search(said) and (" how old " in words or " age " in words)
     if asks_name or asks_age:
         known = []
         if asks_name and name:
