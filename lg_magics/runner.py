@@ -172,7 +172,7 @@ class RunSession:
     def _stream(self, body: dict[str, Any]) -> None:
         with self.client.stream_run(self.thread_id, body) as stream:
             self._accepted(stream.run_id)
-            self.follower = Follower(self.thread_id, stream.run_id)
+            self.follower = Follower(self.thread_id, stream.run_id, subgraphs=self.request.subgraphs)
             try:
                 self.consume(self.follower.events(self.client, first=stream))
             except KeyboardInterrupt:
@@ -253,7 +253,7 @@ class RunSession:
         self.prepare(background=True)
         run = self._with_assistant(lambda body: self.client.create_run(self.thread_id, body))  # type: ignore[arg-type]
         self._accepted(run["run_id"])
-        self.follower = Follower(self.thread_id, run["run_id"])
+        self.follower = Follower(self.thread_id, run["run_id"], subgraphs=self.request.subgraphs)
 
     def follow(self) -> None:
         """Follow the rest of the run synchronously (``%agent wait``), from where the events stopped."""

@@ -16,7 +16,7 @@ import time
 from functools import lru_cache
 from typing import Any, Callable, Optional
 
-from .render import STYLE, entry_html, escape, header_html, message_head_html
+from .render import STYLE, entry_html, escape, header_html, message_head_html, streaming_text
 from .transcript import WAITING, Entry, Transcript
 
 #: Characters per frozen segment of a streaming message.
@@ -75,15 +75,15 @@ class _EntryView:
             replaced = not self.streaming
             if replaced:
                 self._start_stream(entry)
-            self._append(entry.text)
+            self._append(streaming_text(entry))
             return replaced
         if self.streaming:
             self.close()
             self.streaming = False
             self.segments = []
-            self.widget = self._widgets.HTML(entry_html(entry))
+            self.widget = self._widgets.HTML(entry_html(entry, live=True))
             return True
-        self.widget.value = entry_html(entry)
+        self.widget.value = entry_html(entry, live=True)
         return False
 
     def _start_stream(self, entry: Entry) -> None:
