@@ -183,13 +183,20 @@ class Content:
     # -- folding ----------------------------------------------------------------------------------
     def replace(self, message: dict[str, Any], meta: Optional[dict[str, Any]] = None) -> None:
         """Take a whole message (``updates``, ``values``, a legacy ``messages/partial``)."""
+        self.replace_many([message], meta)
+
+    def replace_many(self, messages: list[dict[str, Any]], meta: Optional[dict[str, Any]] = None) -> None:
+        """Take a message sent in parts under several ids (legacy ``messages/partial`` when the id changes)."""
         model, usage = self.model, self.usage
         self._reset()
         self.model = model  # a final message may lack what its chunks said
-        self.raw = message.get("content")
-        self._fold(message, meta, whole=True)
-        if self.usage is None:
-            self.usage = usage
+        total = None
+        for message in messages:
+            self.usage = None
+            self._fold(message, meta, whole=True)
+            total = add_usage(total, self.usage)
+        self.raw = messages[-1].get("content") if messages else None
+        self.usage = total if total is not None else usage
 
     def add(self, message: dict[str, Any], meta: Optional[dict[str, Any]] = None) -> None:
         """Merge one streamed chunk (``messages`` tuple, ``events``)."""

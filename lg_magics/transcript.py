@@ -132,6 +132,7 @@ class Transcript:
     _by_id: dict[str, Entry] = field(default_factory=dict, repr=False)
     _nodes: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # metadata that came before its message
     _open: dict[str, Entry] = field(default_factory=dict, repr=False)  # the message each model call is streaming
+    _partials: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # legacy mode: the latest per id
     _seen_values: bool = field(default=False, repr=False)
     _in_values: set[str] = field(default_factory=set, repr=False)  # ids a values snapshot listed
 
@@ -490,7 +491,8 @@ class Transcript:
             else:
                 entry = self._new(message, _node_name(str(meta.get("langgraph_node") or ""), ns))
         self._open[slot] = entry
-        entry.body.replace(message, meta)
+        self._partials[message_id] = message
+        entry.body.replace_many([self._partials[i] for i in entry.ids if i in self._partials], meta)
         entry.streaming = True
         entry.touch()
 
