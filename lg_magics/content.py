@@ -102,11 +102,9 @@ class ToolCall:
     def as_dict(self) -> dict[str, Any]:
         if self.raw is not None:
             return self.raw
-        call: dict[str, Any] = {
-            "name": self.name,
-            "args": self.args if isinstance(self.args, dict) and not self.pieces else self.args_text,
-            "id": self.id,
-        }
+        # Streamed arguments are JSON text until they parse, as LangChain parses its own chunks.
+        args = self.args_text if self.error else self.arguments
+        call: dict[str, Any] = {"name": self.name, "args": args, "id": self.id}
         if self.error:
             call["error"] = self.error
         if self.server:
@@ -140,6 +138,7 @@ class Content:
         self.model: str = ""
         self.raw: Any = None  # the content of the last whole message, as the server sent it
         self._n = 0  # keys for blocks without an index
+        self._named = False  # whether a message named the model (else it is the metadata's guess)
 
     # -- reading ----------------------------------------------------------------------------------
     def _joined(self, kind: str, sep: str = "") -> str:
@@ -187,9 +186,9 @@ class Content:
 
     def replace_many(self, messages: list[dict[str, Any]], meta: Optional[dict[str, Any]] = None) -> None:
         """Take a message sent in parts under several ids (legacy ``messages/partial`` when the id changes)."""
-        model, usage = self.model, self.usage
+        model, named, usage = self.model, self._named, self.usage
         self._reset()
-        self.model = model  # a final message may lack what its chunks said
+        self.model, self._named = model, named  # a final message may lack what its chunks said
         total = None
         for message in messages:
             self.usage = None
@@ -406,11 +405,11 @@ class Content:
 
     def _meta(self, message: dict[str, Any], meta: Optional[dict[str, Any]], whole: bool) -> None:
         response = message.get("response_metadata") or {}
-        if not self.model:
-            model = (response.get("model_name") or response.get("model")) if isinstance(response, dict) else None
-            model = model or (meta or {}).get("ls_model_name")
-            if isinstance(model, str):
-                self.model = model
+        named = (response.get("model_name") or response.get("model")) if isinstance(response, dict) else None
+        if isinstance(named, str) and named and not self._named:
+            self.model, self._named = named, True  # what the provider answered with wins
+        elif not self.model and isinstance((meta or {}).get("ls_model_name"), str):
+            self.model = (meta or {})["ls_model_name"]  # what the graph asked for, until the provider says
         usage = message.get("usage_metadata")
         if isinstance(usage, dict):
             counts = {k: int(usage.get(k) or 0) for k in _USAGE_KEYS}

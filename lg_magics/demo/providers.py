@@ -115,7 +115,7 @@ def chunks(provider: str, turn: Turn, *, call_prefix: str = "call") -> list[dict
         )
     elif provider == "openai":
         resp = "resp_0a1b2c" + call_prefix
-        meta = {"id": resp, "model_name": model, "model_provider": "openai"}
+        meta = {"id": resp, "model_provider": "openai"}
         out.append({"content": [], "id": resp, "response_metadata": meta})
         index = 0
         if turn.reasoning:
@@ -153,7 +153,7 @@ def chunks(provider: str, turn: Turn, *, call_prefix: str = "call") -> list[dict
         for mime, data in turn.images:
             out.append({"content": [{"type": "image_generation_call", "id": "ig_1", "result": data, "output_format": mime.split("/")[-1], "status": "completed", "index": index}]})  # fmt: skip
             index += 1
-        out.append({"content": [], "id": resp, "usage_metadata": _usage(turn.input_tokens, turn.output_tokens), "response_metadata": {**meta, "status": "completed"}})  # fmt: skip
+        out.append({"content": [], "id": resp, "usage_metadata": _usage(turn.input_tokens, turn.output_tokens), "response_metadata": {"model_name": model, "status": "completed"}})  # fmt: skip
     elif provider == "deepseek":
         meta = {"model_name": model, "model_provider": "openai"}
         out.append({"content": "", "response_metadata": meta})
