@@ -291,7 +291,7 @@ def agent_turn(messages: Sequence[BaseMessage]) -> Any:
 
     asked = next((_text(m) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
     cities = _cities(asked)
-    results = []
+    results: list[ToolMessage] = []
     for message in reversed(messages):
         if not isinstance(message, ToolMessage):
             break
