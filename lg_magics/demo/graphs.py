@@ -289,7 +289,7 @@ def agent_turn(messages: Sequence[BaseMessage]) -> Any:
     """The fake model's reply: look the cities up in parallel, then answer from the tool results."""
     from lg_magics.demo.providers import Turn
 
-    asked = next((_text(m) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+    asked = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
     cities = _cities(asked)
     results: list[ToolMessage] = []
     for message in reversed(messages):
