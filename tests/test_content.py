@@ -313,3 +313,30 @@ def test_folding_text_is_linear() -> None:
 def test_plain_text_of_blocks() -> None:
     assert plain_text([{"type": "text", "text": "a"}, "b", {"type": "thinking", "thinking": "no"}]) == "ab"
     assert plain_text("x") == "x"
+
+
+def test_the_live_view_streams_reasoning_and_arguments_then_shows_the_finished_entry() -> None:
+    from lg_magics.render import entry_html, streaming_text
+    from lg_magics.view import RunView
+
+    now = [0.0]
+    t = Transcript(assistant="agent")
+    view = RunView(t, clock=lambda: now[0])
+    chunks = wire("anthropic")
+    seen = []
+    for chunk in chunks[:-1]:
+        t.apply(Event("messages", [chunk, META]))
+        now[0] += 0.01
+        view.refresh()
+        seen.append(streaming_text(t.messages[0]))
+    assert seen[3].startswith("(reasoning) The user")  # reasoning shows while it is generated
+    assert seen[-1].endswith('→ get_weather(city="Paris")\n→ get_weather(city="Tokyo")')
+    live = "".join(s.value for s in view._views[0].segments)
+    assert "The user wants the weather." in live and "Checking both cities." in live
+
+    t.apply(Event("messages", [chunks[-1], META]))
+    view.flush()
+    assert view._views[0].widget.value == entry_html(t.messages[0], live=True)
+    assert '<details class="lgm-reasoning">' in view._views[0].widget.value  # finished: collapsed
+    assert "tokens 120 in, 45 out" in view.header.value
+    view.close()

@@ -146,3 +146,23 @@ def test_state_that_is_not_messages_is_shown(agents: Shell, mode: str) -> None:
     agents.cell(f"counter --stateless --json {mode}", '{"text": "one two three"}')
     text, _ = summary(agents)
     assert "state → text: one two three, words: 3" in text
+
+
+def test_a_rejoin_asks_for_subgraphs_again_and_shows_inner_events_once(agents: Shell, agents_server: EmbeddedServer) -> None:
+    from .proxy import CuttingProxy
+
+    proxy = CuttingProxy(agents_server.port)
+    try:
+        agents.line(f"connect {proxy.url}")
+        proxy.cut_next("POST /threads/", 900)
+        agents.cell("nested --subgraphs --stream-mode messages-tuple updates custom", "Think hard.")
+        assert proxy.cut_count == 1
+        rejoins = [line for line in proxy.request_lines if line.startswith("GET /threads/") and "/stream" in line]
+        assert rejoins and all("stream_subgraphs=true" in line for line in rejoins), proxy.request_lines
+        text, _ = summary(agents)
+        assert text.count("Inner thoughts done.") == 1, text
+        assert text.count("[custom research]") == 1, text
+        assert text.count("✓ research/think") == 1, text
+        assert agents.ns["_agent"].status == "success"
+    finally:
+        proxy.close()
