@@ -451,13 +451,9 @@ class Transcript:
         self._register(entry, message.get("id"))
         return entry
 
-    def _chunk(self, message: dict[str, Any], meta: dict[str, Any], node: str, slot: str) -> None:
-        """One streamed chunk. A model call's chunks are one message even when their id changes
-        (OpenAI Responses: ``resp_…`` first, then ``lc_run--…``): the open stream of the same task
-        takes a chunk whose id it has not seen, unless that id says it is another model call."""
+    def _streamed(self, message: dict[str, Any], slot: str, node: str) -> Entry:
+        """The entry a streamed message belongs to: by id, else the open stream of its task (see ``_chunk``)."""
         message_id = message.get("id")
-        if message_id and message_id in self.hidden:
-            return
         entry = self._by_id.get(message_id) if message_id else None
         if entry is None:
             current = self._open.get(slot)
@@ -467,6 +463,16 @@ class Transcript:
             else:
                 entry = self._new(message, node)
         self._open[slot] = entry
+        return entry
+
+    def _chunk(self, message: dict[str, Any], meta: dict[str, Any], node: str, slot: str) -> None:
+        """One streamed chunk. A model call's chunks are one message even when their id changes
+        (OpenAI Responses: ``resp_…`` first, then ``lc_run--…``): the open stream of the same task
+        takes a chunk whose id it has not seen, unless that id says it is another model call."""
+        message_id = message.get("id")
+        if message_id and message_id in self.hidden:
+            return
+        entry = self._streamed(message, slot, node)
         entry.body.add(message, meta)
         if node and not entry.node:
             entry.node = node
@@ -481,16 +487,7 @@ class Transcript:
         if message_id in self.hidden:
             return
         meta = self._nodes.get(message_id, {})
-        slot = _slot(meta, ns)
-        entry = self._by_id.get(message_id)
-        if entry is None:
-            current = self._open.get(slot)
-            if current is not None and current.streaming and _same_call(current.ids, message_id):
-                entry = current
-                self._register(entry, message_id)
-            else:
-                entry = self._new(message, _node_name(str(meta.get("langgraph_node") or ""), ns))
-        self._open[slot] = entry
+        entry = self._streamed(message, _slot(meta, ns), _node_name(str(meta.get("langgraph_node") or ""), ns))
         self._partials[message_id] = message
         entry.body.replace_many([self._partials[i] for i in entry.ids if i in self._partials], meta)
         entry.streaming = True
