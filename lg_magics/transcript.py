@@ -366,7 +366,7 @@ class Transcript:
                 text = f"task {name} started"
         else:
             text = f"debug {kind} step {data.get('step')} {payload.get('name', '')}".rstrip()
-        if others:
+        if others and "updates" not in self.modes:  # with updates, the node's update line says it
             text += " → " + ", ".join(f"{k}: {compact(v, 60)}" for k, v in others.items())
         self.entries.append(Entry("note", node=name if mode == "tasks" else "", text=text))
 
