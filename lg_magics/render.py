@@ -156,7 +156,7 @@ def media_text(part: Part) -> str:
 
 def media_html(part: Part) -> str:
     if part.kind == IMAGE and part.data and part.mime_type in _INLINE_IMAGES and _is_base64(part.data):
-        return f'<img class="lgm-img" alt="{escape(media_text(part))}" src="data:{part.mime_type};base64,{part.data}">'
+        return f'<img class="lgm-img" alt="{html.escape(media_text(part), quote=True)}" src="data:{part.mime_type};base64,{part.data}">'
     if part.kind == IMAGE and part.url.startswith(("https://", "http://")):
         return f'<img class="lgm-img" alt="image" src="{html.escape(part.url, quote=True)}">'
     return f'<div class="lgm-call">{escape(media_text(part))}</div>'
