@@ -166,3 +166,15 @@ def test_a_rejoin_asks_for_subgraphs_again_and_shows_inner_events_once(agents: S
         assert agents.ns["_agent"].status == "success"
     finally:
         proxy.close()
+
+
+@pytest.mark.parametrize(
+    "mode", ["", "--stream-mode messages-tuple", "--stream-mode values", "--wait"], ids=["default", "tuple", "values", "wait"]
+)
+def test_a_command_update_is_shown_once(agents: Shell, mode: str) -> None:
+    agents.cell(f"router --stateless {mode}", "Where to?")
+    text, _ = summary(agents)
+    assert text.count("Routing to the desk.") == 1, text
+    assert text.count("The desk answers.") == 1, text
+    assert "gpt-5-mini · 8 in, 4 out] Routing to the desk." in text
+    assert "(reasoning, 12 characters) Pick a desk." in text

@@ -17,6 +17,8 @@
     An answer plus a ``structured_response`` key.
 ``counter``
     No messages at all: ``{"text"}`` in, ``{"words"}`` out.
+``router``
+    A node that returns a ``Command`` (an update with a streamed model's message, and where to go).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from langchain_core.tools import tool
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, create_react_agent
-from langgraph.types import Send
+from langgraph.types import Command, Send
 from typing_extensions import TypedDict
 
 from lg_magics.demo.providers import ProviderChatModel, Turn
@@ -184,3 +186,21 @@ def count(state: Count) -> dict:
 
 
 counter = StateGraph(Count).add_node("count", count).add_edge(START, "count").add_edge("count", END).compile()
+
+
+async def route(state: MessagesState) -> Command:
+    model = ProviderChatModel(provider="openai", script=lambda m: Turn(text="Routing to the desk.", reasoning="Pick a desk.", input_tokens=8, output_tokens=4))  # fmt: skip
+    return Command(update={"messages": [await model.ainvoke(state["messages"])]}, goto="desk")
+
+
+def desk(state: MessagesState) -> dict:
+    return {"messages": [AIMessage(content="The desk answers.", id="desk-answer")]}
+
+
+router = (
+    StateGraph(MessagesState)
+    .add_node("route", route, destinations=("desk",))
+    .add_node("desk", desk)
+    .add_edge(START, "route")
+    .compile()
+)
