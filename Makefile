@@ -43,6 +43,7 @@ chromium:
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/stream.py
 	$(BIN)/python benchmarks/notebooks.py
 	$(BIN)/python benchmarks/batch.py
 

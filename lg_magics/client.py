@@ -31,6 +31,12 @@ def join_headers(last_event_id: Optional[str]) -> dict[str, str]:
     return {**STREAM_HEADERS, "last-event-id": last_event_id} if last_event_id else dict(STREAM_HEADERS)
 
 
+def join_params(subgraphs: bool) -> Optional[dict[str, str]]:
+    # A run streams subgraph events when it was created with stream_subgraphs (langgraph-api decides when it
+    # produces them); servers that read the flag per stream get it again on every rejoin.
+    return {"stream_subgraphs": "true"} if subgraphs else None
+
+
 def unreachable(url: str, exc: Exception) -> ServerUnreachable:
     return ServerUnreachable(
         f"No Agent Server answers at {url} ({type(exc).__name__}). "
@@ -155,9 +161,11 @@ class Client:
 
     # -- runs ---------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def _stream(self, method: str, path: str, body: Any = None, headers: Optional[dict[str, str]] = None) -> Iterator[RunStream]:
+    def _stream(
+        self, method: str, path: str, body: Any = None, headers: Optional[dict[str, str]] = None, params: Any = None
+    ) -> Iterator[RunStream]:
         try:
-            with self._http.stream(method, path, json=body, headers=headers or STREAM_HEADERS) as response:
+            with self._http.stream(method, path, json=body, headers=headers or STREAM_HEADERS, params=params) as response:
                 if response.status_code >= 400:
                     response.read()
                     raise http_error(response.status_code, response.content, f"{method} {path}")
@@ -170,10 +178,11 @@ class Client:
         return self._stream("POST", runs_path(thread_id, "/stream"), body)
 
     def join_stream(
-        self, thread_id: str, run_id: str, last_event_id: Optional[str] = None
+        self, thread_id: str, run_id: str, last_event_id: Optional[str] = None, *, subgraphs: bool = False
     ) -> contextlib.AbstractContextManager[RunStream]:
         """Stream a run that exists; with ``last_event_id`` a resumable run replays what came after it."""
-        return self._stream("GET", f"/threads/{thread_id}/runs/{run_id}/stream", headers=join_headers(last_event_id))
+        path = f"/threads/{thread_id}/runs/{run_id}/stream"
+        return self._stream("GET", path, headers=join_headers(last_event_id), params=join_params(subgraphs))
 
     def create_run(self, thread_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Start a run without waiting for it (a background run); returns the Run."""
@@ -244,10 +253,14 @@ class AsyncClient:
                 raise
 
     @contextlib.asynccontextmanager
-    async def join_stream(self, thread_id: str, run_id: str, last_event_id: Optional[str] = None) -> AsyncIterator[RunStream]:
+    async def join_stream(
+        self, thread_id: str, run_id: str, last_event_id: Optional[str] = None, *, subgraphs: bool = False
+    ) -> AsyncIterator[RunStream]:
         path = f"/threads/{thread_id}/runs/{run_id}/stream"
         try:
-            async with self._http.stream("GET", path, headers=join_headers(last_event_id)) as response:
+            async with self._http.stream(
+                "GET", path, headers=join_headers(last_event_id), params=join_params(subgraphs)
+            ) as response:
                 if response.status_code >= 400:
                     await response.aread()
                     raise http_error(response.status_code, response.content, f"GET {path}")

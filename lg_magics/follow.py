@@ -55,11 +55,13 @@ class Follower:
         cursor: Optional[EventCursor] = None,
         *,
         delays: Optional[tuple[float, ...]] = None,
+        subgraphs: bool = False,
     ) -> None:
         self.thread_id = thread_id
         self.run = run
         self.cursor = cursor or EventCursor()
         self.delays = RECONNECT_DELAYS if delays is None else delays
+        self.subgraphs = subgraphs  # sent again on every rejoin
         self.status: Optional[str] = None
 
     @property
@@ -86,7 +88,9 @@ class Follower:
                 with contextlib.ExitStack() as stack:
                     if stream is None:
                         assert self.thread_id and self.run_id
-                        stream = stack.enter_context(client.join_stream(self.thread_id, self.run_id, self.cursor.rejoin_from()))
+                        stream = stack.enter_context(
+                            client.join_stream(self.thread_id, self.run_id, self.cursor.rejoin_from(), subgraphs=self.subgraphs)
+                        )
                     for event in stream:
                         if self.cursor.deliver(event):
                             attempt = 0
@@ -109,7 +113,8 @@ class Follower:
         while True:
             error = None
             try:
-                async with client.join_stream(self.thread_id, self.run_id, self.cursor.rejoin_from()) as stream:
+                last_id = self.cursor.rejoin_from()
+                async with client.join_stream(self.thread_id, self.run_id, last_id, subgraphs=self.subgraphs) as stream:
                     async for event in stream:
                         if self.cursor.deliver(event):
                             attempt = 0

@@ -172,6 +172,7 @@ class AgentMagics(Magics):
         help=f"Stream modes: {', '.join(STREAM_MODES)} (default: {' '.join(DEFAULT_STREAM_MODES)}).",
     )
     @argument("--wait", action="store_true", help="Do not stream: wait for the run and show its final state.")
+    @argument("--subgraphs", action="store_true", help="Also stream the events of subgraphs (inner nodes as parent/inner).")
     @argument("--out", metavar="VAR", help="Also bind the result to VAR (it is always bound to _agent).")
     @argument("--config", metavar="JSON", help="Run config: a JSON object or the name of a dict variable.")
     @argument("--context", metavar="JSON", help="Run context: a JSON object or the name of a dict variable.")

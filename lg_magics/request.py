@@ -34,7 +34,7 @@ class RunRequest:
     assistant: str
     input: Any = None
     command: Optional[dict[str, Any]] = None
-    shown_input: str = ""
+    shown_input: Any = ""  # the cell's text, or the content of a --json input's last human message
     stream_modes: tuple[str, ...] = DEFAULT_STREAM_MODES
     config: Optional[dict[str, Any]] = None
     context: Optional[dict[str, Any]] = None
@@ -42,6 +42,7 @@ class RunRequest:
     multitask: Optional[str] = None
     stateless: bool = False
     wait: bool = False
+    subgraphs: bool = False
     background: bool = False
     thread_var: Optional[str] = None
     new_thread: bool = False
@@ -74,6 +75,7 @@ class RunRequest:
             multitask_strategy=None if self.stateless else self.multitask,
             stream_resumable=thread is not None and not self.wait,
             on_disconnect="cancel" if thread is None or self.wait else "continue",
+            stream_subgraphs=self.subgraphs and not self.wait,
         )
         if thread == "new":
             body["if_not_exists"] = "create"
@@ -135,6 +137,17 @@ def json_input(text: str) -> Any:
 def cell_input(text: str, *, as_json: bool = False) -> Any:
     """The run input for a cell: one human message, or with ``--json`` the value the cell spells."""
     return json_input(text) if as_json else {"messages": [{"role": "human", "content": text}]}
+
+
+def shown_input(value: Any, text: str) -> Any:
+    """What the view shows of a ``--json`` input: the content of its last human message (text and
+    images, never base64 as text), else the cell as written."""
+    messages = value.get("messages") if isinstance(value, dict) else value if isinstance(value, list) else None
+    if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
+        last = messages[-1]
+        if str(last.get("role") or last.get("type")) in ("human", "user") and "content" in last:
+            return last["content"]
+    return text
 
 
 def resume_value(text: str) -> Any:
@@ -205,11 +218,12 @@ def build_request(args: Any, cell: str, namespace: Mapping[str, Any], defaults: 
     if not stateless:
         thread_var = check_name(args.thread, "--thread") if args.thread else thread_var_name(assistant, defaults.thread_pattern)
     command = {"resume": resume_value(text)} if args.resume else None
+    run_input = None if command else cell_input(text, as_json=getattr(args, "json", False))
     return RunRequest(
         assistant=assistant,
-        input=None if command else cell_input(text, as_json=getattr(args, "json", False)),
+        input=run_input,
         command=command,
-        shown_input=text,
+        shown_input=shown_input(run_input, text) if getattr(args, "json", False) and not command else text,
         stream_modes=tuple(args.stream_mode or defaults.stream_modes),
         config=config,
         context=context,
@@ -217,6 +231,7 @@ def build_request(args: Any, cell: str, namespace: Mapping[str, Any], defaults: 
         multitask=args.multitask,
         stateless=stateless,
         wait=args.wait,
+        subgraphs=getattr(args, "subgraphs", False),
         background=args.background,
         thread_var=thread_var,
         new_thread=args.new,

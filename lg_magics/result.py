@@ -13,8 +13,9 @@ class RunResult(Mapping[str, Any]):
     """The outcome of one run. Reads like the final state (``result["messages"]``) and adds:
 
     ``values`` (final state), ``messages`` (this run's messages, as dicts),
-    ``text`` (the last AI text), ``status``, ``run_id``, ``thread_id``,
-    ``interrupts``, ``error`` and ``transcript``.
+    ``text`` (the last AI text), ``reasoning``, ``usage`` (tokens, summed),
+    ``model``, ``status``, ``run_id``, ``thread_id``, ``interrupts``, ``error``
+    and ``transcript``.
     """
 
     def __init__(self, transcript: Transcript) -> None:
@@ -49,11 +50,32 @@ class RunResult(Mapping[str, Any]):
         return self.transcript.last_ai_text
 
     @property
+    def reasoning(self) -> Optional[str]:
+        """The reasoning the run's AI messages carried, in order; None when there was none."""
+        return self.transcript.reasoning
+
+    @property
+    def usage(self) -> Optional[dict[str, int]]:
+        """``{"input_tokens", "output_tokens", "total_tokens"}`` summed over the run's AI messages."""
+        return self.transcript.usage
+
+    @property
+    def model(self) -> Optional[str]:
+        """The model that wrote the last AI message, when the provider named it."""
+        return self.transcript.model
+
+    @property
     def messages(self) -> list[dict[str, Any]]:
-        return [
-            {"role": e.role, "content": e.text, "node": e.node, "id": e.id, "tool_calls": e.tool_calls}
-            for e in self.transcript.messages
-        ]
+        """This run's messages: ``content`` is the text, ``blocks`` every content block (LangChain v1 shapes:
+        text, reasoning, image, tool_call …), plus ``tool_calls``, ``usage`` and ``model``."""
+        out = []
+        for e in self.transcript.messages:
+            message: dict[str, Any] = {"role": e.role, "content": e.text, "node": e.node, "id": e.id, "tool_calls": e.tool_calls}
+            message.update(blocks=e.body.blocks(), reasoning=e.reasoning or None, usage=e.usage, model=e.model or None)
+            if e.role == "tool":
+                message.update(name=e.name, status=e.status or None)
+            out.append(message)
+        return out
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]

@@ -184,7 +184,7 @@ class RunSession:
         if view and self.make_view is not None and self.view is None:
             self.view = self.make_view(self.transcript)
             self.display(self.view)
-        self.follower = Follower(self.thread_id, self.transcript)
+        self.follower = Follower(self.thread_id, self.transcript, subgraphs=self.request.subgraphs)
 
     # -- the whole run in the foreground -------------------------------------------------------------
     def run(self) -> RunResult:

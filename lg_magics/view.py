@@ -9,8 +9,9 @@ characters. The frontend applies them to its copy of the state (so a view
 opened later, or a reloaded page asking for the state, draws the same thing).
 
 Entries are drawn by :mod:`lg_magics.render` (``entry_html``, ``header_html``);
-a streaming message is split at a marker put in place of its text, so the
-text can grow by appending without knowing how the entry is laid out.
+a streaming message is its head (``message_head_html``) and a text that grows
+by appending (``streaming_text``: reasoning, answer and call arguments so far),
+drawn whole by ``entry_html`` when it finishes.
 
 The view redraws at most once per ``interval`` seconds plus a final time, sends
 nothing when nothing changed, is displayed once without any ``text/plain`` (saved
@@ -28,7 +29,7 @@ import uuid
 from functools import lru_cache
 from typing import Any, Callable, Optional
 
-from .render import STYLE, entry_html, header_html
+from .render import STYLE, entry_html, escape, header_html, message_head_html, streaming_text
 from .transcript import WAITING, Entry, Transcript
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -36,9 +37,6 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 #: Ends a summary slot's HTML; lg_magics/nbval-sanitize.cfg masks a slot up to it (when a slot fills
 #: depends on timing, and nbval never sees the update).
 LATE_END = "<!--lgm-late-->"
-
-#: Put in place of a streaming message's text to find where appended text goes.
-_MARK = "LGMSTREAMMARK"
 
 #: Styles of the live view. The run's summary, saved after it, is hidden while a
 #: live view sits in the same output area (a run waiting for an answer keeps its view).
@@ -193,11 +191,11 @@ class _Sent:
 
 
 def _split(entry: Entry) -> Optional[tuple[str, str]]:
-    """A streaming message's HTML before and after its text, or None if the text is not in one place."""
-    if entry.kind != "message" or not entry.streaming:
+    """A streaming message's HTML before and after its growing text (:func:`render.streaming_text`:
+    reasoning, answer and call arguments so far), or None for an entry drawn whole."""
+    if entry.kind != "message" or not entry.streaming or entry.removed:
         return None
-    parts = entry_html(dataclasses.replace(entry, text=_MARK)).split(_MARK)
-    return (parts[0], parts[1]) if len(parts) == 2 else None
+    return f'<div class="lgm-turn lgm-{escape(entry.role)}">{message_head_html(entry)}<div class="lgm-text">', "</div></div>"
 
 
 class RunView:
@@ -321,7 +319,7 @@ class RunView:
         split = _split(entry)
         if split is not None:
             before, after = split
-            text = entry.text
+            text = streaming_text(entry)
             if sent.text is not None and (before, after) == (sent.before, sent.after) and text.startswith(sent.text):
                 delta = text[len(sent.text) :]
                 sent.text = text
@@ -337,8 +335,6 @@ class RunView:
         if streamed:
             # A finished stream: the final HTML usually holds the streamed text as it was, so only
             # what surrounds it is sent (Markdown makes a paragraph of plain prose).
-            from .render import escape
-
             needle = streamed.strip()
             at = html.find(escape(needle)) if needle else -1
             if at >= 0:

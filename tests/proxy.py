@@ -21,6 +21,7 @@ class CuttingProxy:
         self.url = f"http://127.0.0.1:{self.port}"
         self._cuts: list[tuple[str, int]] = []  # (request prefix, bytes to let through)
         self.cut_count = 0
+        self.request_lines: list[str] = []  # "GET /threads/…/stream?… HTTP/1.1", in order
         self._lock = threading.Lock()
         self._closed = False
         threading.Thread(target=self._accept, daemon=True).start()
@@ -79,6 +80,8 @@ class CuttingProxy:
                 if not data:
                     break
                 text = data[:200].decode("latin-1")
+                if text[:4] in ("GET ", "POST", "DELE", "PUT ", "PATC"):
+                    self.request_lines.append(text.split("\r\n", 1)[0])
                 with self._lock:
                     for index, (prefix, after) in enumerate(self._cuts):
                         if text.startswith(prefix) and "/stream " in text.split("\r\n", 1)[0]:

@@ -183,7 +183,7 @@ def test_info_shows_version_url_and_never_the_key(shell, server, monkeypatch: py
     lines = out.replace("\x1b[2K\r", "").splitlines()
     assert lines[0] == f"URL: {server.url}"
     assert lines[1].startswith("Server: langgraph-api 0.") and ", langgraph 1." in lines[1]
-    assert lines[2] == "Graphs: approval, boom, chat, slow_chat, tools"
+    assert lines[2] == "Graphs: agent, approval, boom, chat, slow_chat, tools"
     assert lines[3] == "API key: from LANGGRAPH_API_KEY (never shown)"
     assert lines[4:6] == ["Default assistant: none", "Stream modes: messages-tuple updates"]
     assert secret not in out

@@ -73,6 +73,7 @@ def test_wait_renders_final_state_and_binds_result(shell) -> None:
     assert shell.summary().splitlines()[1:] == [
         f"[you] {SEED}",
         "[ai] Nice to meet you, **Bagatur**! I will remember that you are 26 years old.",
+        "state → user_name: Bagatur, user_age: 26",  # the final state's keys other than messages
     ]
     shell.cell("chat --wait", QUESTION)
     assert shell.ns["_agent"].text == "Your name is **Bagatur** and you are **26** years old."
@@ -82,7 +83,11 @@ def test_stream_mode_values_shows_only_this_runs_messages(shell) -> None:
     shell.cell("chat", SEED)
     shell.cell("chat --stream-mode values", QUESTION)
     lines = shell.summary().splitlines()
-    assert lines[1:] == [f"[you] {QUESTION}", "[ai] Your name is **Bagatur** and you are **26** years old."]
+    assert lines[1:] == [
+        f"[you] {QUESTION}",
+        "[ai] Your name is **Bagatur** and you are **26** years old.",
+        "state → user_name: Bagatur, user_age: 26",  # no updates streamed: the final state says it
+    ]
 
 
 def test_live_view_is_displayed_once_without_placeholder_text(shell) -> None:
@@ -151,7 +156,7 @@ def test_no_fail_keeps_the_cell_going(shell) -> None:
 
 def test_unknown_assistant_lists_the_available_ones(shell, client: Client) -> None:
     names = ", ".join(sorted(a["name"] for a in client.search_assistants()))
-    assert names.startswith("approval, boom, chat, slow_chat, tools")  # the demo set, at least
+    assert names.startswith("agent, approval, boom, chat, slow_chat, tools")  # the demo set, at least
     with pytest.raises(AssistantNotFound) as info:
         shell.cell("nope", SEED)
     assert str(info.value) == f"No assistant 'nope' on {client.url}. Available: {names}."
@@ -159,7 +164,7 @@ def test_unknown_assistant_lists_the_available_ones(shell, client: Client) -> No
 
 
 def test_unknown_assistant_id_is_not_found(shell) -> None:
-    with pytest.raises(AssistantNotFound, match="Available: approval, boom, chat, slow_chat, tools"):
+    with pytest.raises(AssistantNotFound, match="Available: agent, approval, boom, chat, slow_chat, tools"):
         shell.cell(str(uuid.uuid4()), SEED)
 
 

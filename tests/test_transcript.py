@@ -276,7 +276,7 @@ def test_streamed_tool_call_chunks_are_merged_then_replaced_by_the_final_call() 
     t = chat("weather in Paris")
     t.apply(call_chunk(name="get_weather", args='{"city": ', id="call_1"))
     t.apply(call_chunk(name=None, args='"Paris"}', id=None))
-    assert t.messages[1].tool_calls == [{"name": "get_weather", "args": '{"city": "Paris"}', "id": "call_1"}]
+    assert t.messages[1].tool_calls == [{"name": "get_weather", "args": {"city": "Paris"}, "id": "call_1"}]
 
     final = {"name": "get_weather", "args": {"city": "Paris"}, "id": "call_1", "type": "tool_call"}
     t.apply(Event("updates", {"agent": {"messages": [ai("", "lc_run--call", tool_calls=[final])]}}))

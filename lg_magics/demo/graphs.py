@@ -21,6 +21,11 @@ Real LangGraph graphs with no LLM, no network and no key:
     compiled subgraph with node ``format``).
 ``boom``
     A node that always fails: the error path of a run.
+``agent``
+    A ``create_agent``-style agent (``model`` <-> ``tools``) whose fake model streams what
+    ``langchain-anthropic`` streams (``--context '{"provider": "openai"}'``: OpenAI Responses,
+    ``deepseek``, ``v1``): reasoning, a short answer, parallel streamed tool calls (the weather of
+    each city asked about, and an air-quality tool that always fails), usage and a model name.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.tools import tool
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, MessagesState, StateGraph
-from langgraph.prebuilt import ToolNode
+from langgraph.prebuilt import ToolNode, tools_condition
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 from typing_extensions import TypedDict
@@ -263,3 +268,85 @@ def explode(state: BoomState) -> dict:
 
 
 boom = StateGraph(BoomState).add_node("explode", explode).add_edge(START, "explode").add_edge("explode", END).compile()
+
+
+# -- agent: what a real LLM agent streams ----------------------------------------------------------
+_WEATHER = {"Paris": ("sunny", 21), "Tokyo": ("rainy", 17), "London": ("foggy", 12), "Lima": ("cloudy", 19)}
+
+
+@tool
+def get_weather_report(city: str) -> str:
+    """The (fake) weather in a city: sky and temperature."""
+    sky, degrees = _WEATHER.get(city, ("clear", 20))
+    return f"{sky}, {degrees} °C"
+
+
+@tool
+def get_air_quality(city: str) -> str:
+    """The air quality in a city. The (fake) service is always down."""
+    raise RuntimeError(f"the air-quality service is unavailable for {city}")
+
+
+def _cities(text: str) -> list[str]:
+    found = [city for city in _WEATHER if city.lower() in text.lower()]
+    return found or ["Paris", "Tokyo"]
+
+
+def agent_turn(messages: Sequence[BaseMessage]) -> Any:
+    """The fake model's reply: look the cities up in parallel, then answer from the tool results."""
+    from lg_magics.demo.providers import Turn
+
+    asked = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+    cities = _cities(asked)
+    results: list[ToolMessage] = []
+    for message in reversed(messages):
+        if not isinstance(message, ToolMessage):
+            break
+        results.insert(0, message)
+    if not results:
+        names = " and ".join(cities)
+        return Turn(
+            reasoning=f"The user asks about the weather in {names}. I can look every city up at once, "
+            f"and check the air quality in {cities[0]} too.",
+            text=f"Let me look up {names}.",
+            calls=[("get_weather_report", {"city": c}) for c in cities] + [("get_air_quality", {"city": cities[0]})],
+            input_tokens=24 * len(asked.split()) + 310,
+            output_tokens=18 * len(cities) + 40,
+        )
+    lines = []
+    for city, result in zip(cities, results):
+        lines.append(f"- **{city}**: {_text(result)}")
+    failed = [r for r in results if r.status == "error"]
+    note = "\n\nThe air-quality service is down, so I could not check the air." if failed else ""
+    return Turn(
+        reasoning="I have every forecast; one tool failed, so I say so.",
+        text="Here is the weather:\n\n" + "\n".join(lines) + note,
+        input_tokens=24 * len(asked.split()) + 520,
+        output_tokens=12 * len(lines) + 30,
+    )
+
+
+class AgentContext(TypedDict, total=False):
+    provider: str  # anthropic (default), openai, deepseek or v1: the shape the model streams in
+    delay: float  # seconds per streamed chunk
+
+
+async def call_model(state: MessagesState, runtime: Runtime[AgentContext]) -> dict:
+    from lg_magics.demo.providers import ProviderChatModel
+
+    context = runtime.context or {}
+    model = ProviderChatModel(
+        provider=context.get("provider") or "anthropic", script=agent_turn, delay=float(context.get("delay") or 0)
+    )
+    return {"messages": [await model.ainvoke(state["messages"])]}
+
+
+agent_graph = (
+    StateGraph(MessagesState, context_schema=AgentContext)
+    .add_node("model", call_model)
+    .add_node("tools", ToolNode([get_weather_report, get_air_quality], handle_tool_errors=True))
+    .add_edge(START, "model")
+    .add_conditional_edges("model", tools_condition, ["tools", END])
+    .add_edge("tools", "model")
+    .compile()
+)
