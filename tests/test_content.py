@@ -331,12 +331,13 @@ def test_the_live_view_streams_reasoning_and_arguments_then_shows_the_finished_e
         seen.append(streaming_text(t.messages[0]))
     assert seen[3].startswith("(reasoning) The user")  # reasoning shows while it is generated
     assert seen[-1].endswith('→ get_weather(city="Paris")\n→ get_weather(city="Tokyo")')
-    live = "".join(s.value for s in view._views[0].segments)
-    assert "The user wants the weather." in live and "Checking both cities." in live
+    view.flush()
+    live = view.live.run["e"][0]  # what the frontend has: head, growing text, tail
+    assert len(live) == 3 and "The user wants the weather." in live[1] and "Checking both cities." in live[1]
 
     t.apply(Event("messages", [chunks[-1], META]))
     view.flush()
-    assert view._views[0].widget.value == entry_html(t.messages[0], live=True)
-    assert '<details class="lgm-reasoning">' in view._views[0].widget.value  # finished: collapsed
-    assert "tokens 120 in, 45 out" in view.header.value
+    assert view.live.run["e"][0] == [entry_html(t.messages[0], live=True)]
+    assert '<details class="lgm-reasoning">' in view.live.run["e"][0][0]  # finished: collapsed
+    assert "tokens 120 in, 45 out" in view.live.run["h"]
     view.close()
