@@ -34,7 +34,12 @@ COMMANDS = (
     "state",
     "history",
     "graph",
+    "rerun",
+    "continue",
+    "store",
 )
+#: Commands whose method has another name (``continue`` is a Python keyword).
+METHODS = {"continue": "continue_"}
 
 
 def parse(func: Callable[..., Any], line: str) -> Any:
@@ -192,6 +197,13 @@ class AgentMagics(Magics):
     @argument("--quiet", action="store_true", help="Show nothing (no live view, no summary); still bind the result.")
     @argument("--map", metavar="VAR", help="Run the cell once per item of VAR (a list or a DataFrame), as stateless runs.")
     @argument("--concurrency", type=int, metavar="N", help="With --map: runs at once (default: AgentMagics.concurrency, 4).")
+    @argument(
+        "--checkpoint",
+        metavar="STEP_OR_ID",
+        help="Fork: send the cell from this checkpoint of the thread (a step number from %%agent history, or an ID).",
+    )
+    @argument("--interrupt-before", nargs="+", metavar="NODE", help="Breakpoints: pause before these nodes (* for every node).")
+    @argument("--interrupt-after", nargs="+", metavar="NODE", help="Breakpoints: pause after these nodes (* for every node).")
     @line_cell_magic
     def agent(self, line: str, cell: Optional[str] = None) -> None:
         """Talk to a LangGraph Agent Server.
@@ -217,8 +229,13 @@ class AgentMagics(Magics):
             %agent info                                    where the magics are connected, server version
             %agent assistants                              the server's assistants
             %agent threads [--limit N]                     thread variables, then the server's threads
-            %agent state [VAR]                             a thread's values, next nodes, interrupts
-            %agent history [VAR] [--limit N]               a thread's checkpoints, newest first
+            %agent state [VAR] [--checkpoint STEP]          a thread's values, conversation, next nodes
+            %agent history [VAR] [--limit N]               a thread's checkpoints by step, with what each changed
+            %agent state [VAR] --set JSON [--as-node NODE] write values as a new checkpoint
+            %agent rerun [VAR] --checkpoint STEP           re-run from a checkpoint with no new input
+            %agent continue [VAR]                          go on from a breakpoint
+            %agent assistants create|update|versions|use|delete NAME ...
+            %agent store namespaces|search|get|put|delete ...
             %agent graph ASSISTANT [--xray]                draw the assistant's graph
             %agent record CASSETTE [--mode MODE]           record runs, or replay them with no server
             %agent runs                                    background runs of this kernel
@@ -262,6 +279,11 @@ class AgentMagics(Magics):
             session = RunSession(self.client(), request, self.user_ns, display=lambda _: None)
         else:
             session = self._session(request, display)
+        return self._launch(session)
+
+    def _launch(self, session: Any) -> Any:
+        """Run a session in the foreground, or start it in the background and return."""
+        request = session.request
         if not request.background:
             return session.run()
         session.start()
@@ -323,7 +345,7 @@ class AgentMagics(Magics):
             raise AgentUsageError(
                 f"%agent needs a command ({', '.join(COMMANDS)}); to send a message use the cell magic %%agent ASSISTANT."
             )
-        handler = getattr(self, name) if name in COMMANDS else None
+        handler = getattr(self, METHODS.get(name, name)) if name in COMMANDS else None
         if handler is None:
             raise AgentUsageError(
                 f"{name!r} is not an %agent command ({', '.join(COMMANDS)}). To send a message, "
@@ -415,14 +437,34 @@ class AgentMagics(Magics):
 
     @magic_arguments(name="agent state")
     @argument("var", nargs="?", help="A variable holding a thread ID (default: the thread of the last run).")
+    @argument(
+        "--set", dest="values", metavar="JSON", help="Write these values as a new checkpoint (a JSON object or a dict variable)."
+    )
+    @argument("--as-node", metavar="NODE", help="With --set: write as if NODE returned the values (it decides what runs next).")
+    @argument(
+        "--checkpoint",
+        metavar="STEP_OR_ID",
+        help="Show the state at this checkpoint; with --set, write on top of it (a fork).",
+    )
     def state(self, line: str) -> None:
-        """A thread's current values, next nodes and pending interrupts."""
+        """A thread's values, next nodes, conversation and pending interrupts; --set edits them."""
         from .inspection import resolve_thread, state_bundle
 
         args = parse(self.state, line)
-        if args is not None:
-            label, thread_id = resolve_thread(self.user_ns, args.var, self.hidden_names)
-            display(state_bundle(self.client(), label, thread_id))
+        if args is None:
+            return
+        label, thread_id = resolve_thread(self.user_ns, args.var, self.hidden_names)
+        if args.values is None:
+            if args.as_node:
+                raise AgentUsageError("--as-node says who writes the values of --set: add --set JSON.")
+            display(state_bundle(self.client(), label, thread_id, checkpoint=args.checkpoint))
+            return
+        from .checkpoints import edit_state
+        from .request import json_argument
+
+        values = json_argument(args.values, "--set", self.user_ns)
+        assert values is not None
+        display(edit_state(self.client(), label, thread_id, values, as_node=args.as_node, checkpoint=args.checkpoint))
 
     @magic_arguments(name="agent history")
     @argument("var", nargs="?", help="A variable holding a thread ID (default: the thread of the last run).")
@@ -436,6 +478,75 @@ class AgentMagics(Magics):
             limit = check_limit(args.limit)
             label, thread_id = resolve_thread(self.user_ns, args.var, self.hidden_names)
             display(history_bundle(self.client(), label, thread_id, limit=limit))
+
+    def _thread_var(self, var: Optional[str]) -> tuple[str, str]:
+        """(variable, thread ID) for a command that runs on a thread: it binds the variable as a cell would."""
+        from .inspection import resolve_thread
+
+        label, thread_id = resolve_thread(self.user_ns, var, self.hidden_names)
+        if not label.isidentifier() or self.user_ns.get(label) != thread_id:
+            raise AgentUsageError(f"Name the variable that holds the thread (such as essay_thread), not {label!r}.")
+        return label, thread_id
+
+    @magic_arguments(name="agent rerun")
+    @argument("var", nargs="?", help="A variable holding a thread ID (default: the thread of the last run).")
+    @argument(
+        "--checkpoint", required=True, metavar="STEP_OR_ID", help="Where to re-run from: a step from %%agent history, or an ID."
+    )
+    @argument("--assistant", help="Run this assistant (default: the assistant of the thread's last run).")
+    @argument("--interrupt-before", nargs="+", metavar="NODE", help="Pause before these nodes (* for every node).")
+    @argument("--interrupt-after", nargs="+", metavar="NODE", help="Pause after these nodes (* for every node).")
+    @argument("--background", action="store_true", help="Return at once; the run streams into its view.")
+    @argument("--out", metavar="VAR", help="Also bind the result to VAR.")
+    def rerun(self, line: str) -> Any:
+        """Re-run a thread from one of its checkpoints with no new input ("Re-run from here"): the nodes
+        next after that checkpoint run again, on a new branch; the thread variable still names the thread."""
+        from .checkpoints import last_run_defaults, parse_breakpoints
+        from .request import thread_request
+
+        args = parse(self.rerun, line)
+        if args is None:
+            return None
+        var, thread_id = self._thread_var(args.var)
+        client = self.client()
+        assistant = args.assistant or last_run_defaults(client, thread_id, var, self.user_ns)[0]
+        where = f"step {args.checkpoint}" if args.checkpoint.lstrip("-").isdigit() else f"checkpoint {args.checkpoint}"
+        request = thread_request(
+            assistant, var, f"Re-run from {where}", self._defaults(), checkpoint=args.checkpoint,
+            interrupt_before=parse_breakpoints(args.interrupt_before),
+            interrupt_after=parse_breakpoints(args.interrupt_after), background=args.background, out=args.out,
+        )  # fmt: skip
+        return self._launch(self._session(request, display))
+
+    @magic_arguments(name="agent continue")
+    @argument("var", nargs="?", help="A variable holding a thread ID (default: the thread of the last run).")
+    @argument(
+        "--interrupt-before", nargs="+", metavar="NODE", help="New breakpoints before these nodes (default: the last run's)."
+    )
+    @argument("--interrupt-after", nargs="+", metavar="NODE", help="New breakpoints after these nodes (default: the last run's).")
+    @argument("--background", action="store_true", help="Return at once; the run streams into its view.")
+    @argument("--out", metavar="VAR", help="Also bind the result to VAR.")
+    def continue_(self, line: str) -> Any:
+        """Go on from a breakpoint with no new input, with the same assistant and breakpoints as the
+        thread's last run unless new ones are given."""
+        from .checkpoints import check_paused, last_run_defaults, parse_breakpoints
+        from .request import thread_request
+        from .runner import thread_state
+
+        args = parse(self.continue_, line)
+        if args is None:
+            return None
+        var, thread_id = self._thread_var(args.var)
+        client = self.client()
+        check_paused(thread_state(client, thread_id, var), var)
+        assistant, before, after = last_run_defaults(client, thread_id, var, self.user_ns)
+        if args.interrupt_before or args.interrupt_after:
+            before, after = parse_breakpoints(args.interrupt_before), parse_breakpoints(args.interrupt_after)
+        request = thread_request(
+            assistant, var, "Continue", self._defaults(), interrupt_before=before, interrupt_after=after,
+            background=args.background, out=args.out,
+        )  # fmt: skip
+        return self._launch(self._session(request, display))
 
     @magic_arguments(name="agent graph")
     @argument("assistant", help="A graph name (e.g. chat), an assistant name or an assistant ID.")

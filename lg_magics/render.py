@@ -12,7 +12,7 @@ import json
 from functools import lru_cache
 from typing import Any, Callable
 
-from .transcript import CANCELLED, ERROR, PENDING, RUNNING, SUCCESS, WAITING, Entry, Transcript, compact
+from .transcript import CANCELLED, ERROR, PAUSED, PENDING, RUNNING, SUCCESS, WAITING, Entry, Transcript, compact
 
 STATUS_LABELS = {
     PENDING: "queued",
@@ -21,6 +21,7 @@ STATUS_LABELS = {
     WAITING: "waiting for input",
     ERROR: "failed",
     CANCELLED: "cancelled",
+    PAUSED: "paused",
 }
 _STATUS_COLORS = {
     PENDING: "#6b7280",
@@ -29,6 +30,7 @@ _STATUS_COLORS = {
     WAITING: "#b45309",
     ERROR: "#b91c1c",
     CANCELLED: "#6b7280",
+    PAUSED: "#b45309",
 }
 
 #: Scoped styles shared by the widget and the summary. Theme variables keep dark themes readable.
@@ -71,11 +73,16 @@ def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
 
 
+def run_status(t: Transcript) -> str:
+    """The status as a header says it: a run at a breakpoint says where (``paused before write``)."""
+    return f"paused {t.paused}" if t.status == PAUSED and t.paused else status_label(t.status)
+
+
 def header_html(t: Transcript, elapsed: float | None = None) -> str:
     parts = [f"<b>{escape(t.assistant)}</b>"]
     parts.append(f"thread <code>{escape(t.thread_var)}</code>" if t.thread_var else "stateless")
     color = _STATUS_COLORS.get(t.status, "#6b7280")
-    parts.append(f'<span class="lgm-badge" style="background:{color}">{escape(status_label(t.status))}</span>')
+    parts.append(f'<span class="lgm-badge" style="background:{color}">{escape(run_status(t))}</span>')
     if elapsed is not None:
         parts.append(f"{elapsed:.1f} s")
     return '<div class="lgm-header">' + " · ".join(parts) + "</div>"
@@ -171,6 +178,6 @@ def entry_text(entry: Entry) -> str:
 def transcript_text(t: Transcript) -> str:
     """The whole run as plain text: deterministic for a deterministic graph (no IDs, no timings)."""
     where = f"thread {t.thread_var}" if t.thread_var else "stateless"
-    lines = [f"{t.assistant} · {where} · {status_label(t.status)}"]
+    lines = [f"{t.assistant} · {where} · {run_status(t)}"]
     lines += [entry_text(e) for e in t.entries]
     return "\n".join(lines)

@@ -27,7 +27,9 @@ from .protocol import Event
 #: Statuses, in the words the views use. A run at an interrupt "waits"; the
 #: server calls a cancelled run "interrupted", we call it "cancelled".
 PENDING, RUNNING, SUCCESS, WAITING, ERROR, CANCELLED = "pending", "running", "success", "waiting", "error", "cancelled"
-FINAL_STATUSES = (SUCCESS, WAITING, ERROR, CANCELLED)
+#: A run that stopped at a breakpoint (--interrupt-before/--interrupt-after): ``Transcript.paused`` says where.
+PAUSED = "paused"
+FINAL_STATUSES = (SUCCESS, WAITING, ERROR, CANCELLED, PAUSED)
 _SERVER_STATUS = {"success": SUCCESS, "error": ERROR, "timeout": ERROR, "interrupted": CANCELLED}
 _ROLES = {"human": "human", "user": "human", "ai": "ai", "assistant": "ai", "tool": "tool", "system": "system"}
 
@@ -92,6 +94,7 @@ class Transcript:
     error: Optional[dict[str, Any]] = None
     hidden: set[str] = field(default_factory=set)
     events: int = 0
+    paused: str = ""  # "before write", "after outline"
     _by_id: dict[str, Entry] = field(default_factory=dict, repr=False)
     _nodes: dict[str, str] = field(default_factory=dict, repr=False)  # node hints that came before their message
     _seen_values: bool = field(default=False, repr=False)
