@@ -38,6 +38,8 @@ COMMANDS = (
     "continue",
     "store",
 )
+ASSISTANT_ACTIONS = ("create", "update", "versions", "use", "delete")
+STORE_ACTIONS = ("namespaces", "search", "get", "put", "delete")
 #: Commands whose method has another name (``continue`` is a Python keyword).
 METHODS = {"continue": "continue_"}
 
@@ -417,12 +419,165 @@ class AgentMagics(Magics):
             print(f"Cassette: {connection.cassette.path} ({'replaying' if connection.cassette.replaying else 'recording'})")
 
     @magic_arguments(name="agent assistants")
+    @argument("action", nargs="?", help="create, update, versions, use or delete (each takes --help); none: the table.")
     def assistants(self, line: str) -> None:
-        """The server's assistants: name, graph, version and ID."""
+        """The server's assistants: name, graph, version and ID. With an action, manage them:
+
+        %agent assistants create NAME --graph GRAPH [--config JSON] [--context JSON] [--metadata JSON]
+        %agent assistants update NAME [--config JSON] [--context JSON] [--metadata JSON]   (a new version)
+        %agent assistants versions NAME
+        %agent assistants use NAME --version N   (make version N the latest)
+        %agent assistants delete NAME
+        """
         from .inspection import assistants_bundle
 
-        if parse(self.assistants, line) is not None:
+        action, _, rest = line.strip().partition(" ")
+        if action in ASSISTANT_ACTIONS:
+            getattr(self, f"_assistants_{action}")(rest)
+        elif action and not action.startswith("-"):
+            raise AgentUsageError(f"%agent assistants takes one of {', '.join(ASSISTANT_ACTIONS)}, not {action!r}.")
+        elif parse(self.assistants, line) is not None:
             display(assistants_bundle(self.client()))
+
+    @magic_arguments(name="agent assistants create")
+    @argument("name", help="The new assistant's name (%%agent NAME runs it).")
+    @argument("--graph", required=True, help="The graph it runs, e.g. essay.")
+    @argument("--config", metavar="JSON", help="Its config: a JSON object or a dict variable.")
+    @argument("--context", metavar="JSON", help="Its context: a JSON object or a dict variable.")
+    @argument("--metadata", metavar="JSON", help="Its metadata: a JSON object or a dict variable.")
+    def _assistants_create(self, line: str) -> None:
+        """Create an assistant: a graph with its own config, context and metadata."""
+        from . import assistants
+
+        args = parse(self._assistants_create, line)
+        if args is not None:
+            display(assistants.create(self.client(), args.name, args.graph, **self._assistant_fields(args)))
+
+    @magic_arguments(name="agent assistants update")
+    @argument("name", help="The assistant's name or ID.")
+    @argument("--config", metavar="JSON", help="Its new config: a JSON object or a dict variable.")
+    @argument("--context", metavar="JSON", help="Its new context: a JSON object or a dict variable.")
+    @argument("--metadata", metavar="JSON", help="Its new metadata: a JSON object or a dict variable.")
+    def _assistants_update(self, line: str) -> None:
+        """Make a new version of an assistant (it becomes the latest, the one runs use)."""
+        from . import assistants
+
+        args = parse(self._assistants_update, line)
+        if args is not None:
+            display(assistants.update(self.client(), args.name, **self._assistant_fields(args)))
+
+    def _assistant_fields(self, args: Any) -> dict[str, Any]:
+        from .request import json_argument
+
+        return {name: json_argument(getattr(args, name), f"--{name}", self.user_ns) for name in ("config", "context", "metadata")}
+
+    @magic_arguments(name="agent assistants versions")
+    @argument("name", help="The assistant's name or ID.")
+    def _assistants_versions(self, line: str) -> None:
+        """An assistant's versions, newest first, with the latest marked."""
+        from . import assistants
+
+        args = parse(self._assistants_versions, line)
+        if args is not None:
+            display(assistants.versions(self.client(), args.name))
+
+    @magic_arguments(name="agent assistants use")
+    @argument("name", help="The assistant's name or ID.")
+    @argument("--version", type=int, required=True, help="The version to make the latest.")
+    def _assistants_use(self, line: str) -> None:
+        """Make an earlier version the latest: runs of the assistant use it from now on."""
+        from . import assistants
+
+        args = parse(self._assistants_use, line)
+        if args is not None:
+            display(assistants.use(self.client(), args.name, args.version))
+
+    @magic_arguments(name="agent assistants delete")
+    @argument("name", help="The assistant's name or ID.")
+    def _assistants_delete(self, line: str) -> None:
+        """Delete an assistant and all its versions."""
+        from . import assistants
+
+        args = parse(self._assistants_delete, line)
+        if args is not None:
+            print(assistants.delete(self.client(), args.name))
+
+    @magic_arguments(name="agent store")
+    @argument("action", help="namespaces, search, get, put or delete (each takes --help).")
+    def store(self, line: str) -> None:
+        """The server's long-term memory store. A namespace is written a/b/c.
+
+        %agent store namespaces [PREFIX]
+        %agent store search NAMESPACE [--query TEXT] [--limit N]
+        %agent store get NAMESPACE KEY
+        %agent store put NAMESPACE KEY JSON
+        %agent store delete NAMESPACE KEY
+        """
+        action, _, rest = line.strip().partition(" ")
+        if action in STORE_ACTIONS:
+            getattr(self, f"_store_{action}")(rest)
+        elif parse(self.store, line) is not None:
+            raise AgentUsageError(f"%agent store takes one of {', '.join(STORE_ACTIONS)}, not {action!r}.")
+
+    @magic_arguments(name="agent store namespaces")
+    @argument("prefix", nargs="?", help="Only namespaces under this one, e.g. users.")
+    def _store_namespaces(self, line: str) -> None:
+        """The store's namespaces."""
+        from .store import namespaces_bundle
+
+        args = parse(self._store_namespaces, line)
+        if args is not None:
+            display(namespaces_bundle(self.client(), args.prefix))
+
+    @magic_arguments(name="agent store search")
+    @argument("namespace", help="A namespace or a prefix of namespaces, e.g. users/ada.")
+    @argument("--query", metavar="TEXT", help="Natural-language search (needs the server's store index; else ignored).")
+    @argument("--limit", type=int, default=10, help="How many items (default: 10).")
+    def _store_search(self, line: str) -> None:
+        """Items in a namespace and the namespaces under it: namespace, key, value."""
+        from .inspection import check_limit
+        from .store import search_bundle
+
+        args = parse(self._store_search, line)
+        if args is not None:
+            display(search_bundle(self.client(), args.namespace, query=args.query, limit=check_limit(args.limit)))
+
+    @magic_arguments(name="agent store get")
+    @argument("namespace", help="The item's namespace, e.g. users/ada.")
+    @argument("key", help="The item's key.")
+    def _store_get(self, line: str) -> None:
+        """One item's value, in full."""
+        from .store import get_bundle
+
+        args = parse(self._store_get, line)
+        if args is not None:
+            display(get_bundle(self.client(), args.namespace, args.key))
+
+    @magic_arguments(name="agent store put")
+    @argument("namespace", help="The item's namespace, e.g. users/ada.")
+    @argument("key", help="The item's key.")
+    @argument("value", help="A JSON object (or a dict variable).")
+    def _store_put(self, line: str) -> None:
+        """Store a value (a JSON object) under a key, replacing what was there."""
+        from .request import json_argument
+        from .store import put
+
+        args = parse(self._store_put, line)
+        if args is not None:
+            value = json_argument(args.value, "The value", self.user_ns)
+            assert value is not None
+            print(put(self.client(), args.namespace, args.key, value))
+
+    @magic_arguments(name="agent store delete")
+    @argument("namespace", help="The item's namespace, e.g. users/ada.")
+    @argument("key", help="The item's key.")
+    def _store_delete(self, line: str) -> None:
+        """Delete an item."""
+        from .store import delete
+
+        args = parse(self._store_delete, line)
+        if args is not None:
+            print(delete(self.client(), args.namespace, args.key))
 
     @magic_arguments(name="agent threads")
     @argument("--limit", type=int, default=10, help="How many of the server's threads to list (default: 10).")
