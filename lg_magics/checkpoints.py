@@ -83,7 +83,8 @@ def diff(before: Any, after: Any, limit: int = 80) -> str:
             else:
                 parts.append(f"{key}: {compact(old[key], 20)} → {compact(value, 30)}")
     parts += [f"-{key}" for key in old if key not in new]
-    return compact("; ".join(p for p in parts if p), limit) if any(parts) else "-"
+    # Short changes first, so that a long value cut at the limit does not hide them.
+    return compact("; ".join(sorted((p for p in parts if p), key=len)), limit) if any(parts) else "-"
 
 
 def _messages_change(old: list[Any], new: list[Any]) -> str:
@@ -180,11 +181,13 @@ def pause_point(next_nodes: Sequence[str], before: Any, after: Any, last_node: O
 
 def parse_breakpoints(nodes: Optional[Sequence[str]]) -> Any:
     """``--interrupt-before A B`` as the API takes it: a list of nodes, or ``"*"`` for every node."""
-    if not nodes:
+    # IPython keeps the quotes of a quoted argument ('*', written so that a shell would not expand it).
+    names = [n.strip("'\"") for n in nodes or ()]
+    if not names:
         return None
-    if "*" in nodes:
+    if "*" in names:
         return "*"
-    return list(dict.fromkeys(nodes))
+    return list(dict.fromkeys(names))
 
 
 def check_nodes(breakpoints: Any, known: Sequence[str], flag: str) -> None:

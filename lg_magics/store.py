@@ -58,7 +58,7 @@ def item(client: Client, text: str, key: str) -> dict[str, Any]:
     return found
 
 
-def get_bundle(client: Client, text: str, key: str) -> dict[str, str]:
+def get_bundle(client: Client, text: str, key: str) -> dict[str, Any]:
     found = item(client, text, key)
     value = json.dumps(found.get("value"), ensure_ascii=False, indent=2)
     return {"text/plain": f"{label(found.get('namespace') or [])} {key}:\n{value}", "application/json": found.get("value")}

@@ -1,0 +1,81 @@
+"""Naming checkpoints by step, the current branch, compact diffs, breakpoints: pure, no server."""
+
+from __future__ import annotations
+
+import pytest
+
+from lg_magics.checkpoints import branch, check_nodes, diff, find, node_of, parse_breakpoints, pause_point, rows
+from lg_magics.exceptions import AgentUsageError
+
+
+def cp(cid: str, step: int, parent: str | None, *, source: str = "loop", values=None, next=(), tasks=()):  # noqa: A002
+    return {
+        "checkpoint_id": cid,
+        "parent_checkpoint_id": parent,
+        "metadata": {"step": step, "source": source},
+        "values": values or {},
+        "next": list(next),
+        "tasks": [{"name": t} for t in tasks],
+    }
+
+
+# A fork at step 1: the old branch (b2, b3) stays in the history, newer checkpoints (c2, c3) are on top.
+HISTORY = [
+    cp("c3", 3, "c2", values={"plan": ["x"], "words": 2}),
+    cp("c2", 2, "a1", source="update", values={"plan": ["x"]}, next=["write"], tasks=["write"]),
+    cp("b3", 3, "b2", values={"plan": ["a", "b"], "words": 9}),
+    cp("b2", 2, "a1", values={"plan": ["a", "b"]}, next=["write"], tasks=["write"]),
+    cp("a1", 1, "a0", values={"plan": ["a", "b"]}, next=["write"], tasks=["write"]),
+    cp("a0", 0, None, values={}, next=["outline"], tasks=["outline"]),
+]
+
+
+def test_the_current_branch_follows_parents_from_the_newest() -> None:
+    assert [c["checkpoint_id"] for c in branch(HISTORY)] == ["c3", "c2", "a1", "a0"]
+    assert branch([]) == []
+
+
+def test_a_step_names_the_checkpoint_of_the_current_branch_and_an_id_any() -> None:
+    assert find(HISTORY, "2", "t")["checkpoint_id"] == "c2"
+    assert find(HISTORY, " 1 ", "t")["checkpoint_id"] == "a1"
+    assert find(HISTORY, "b3", "t")["checkpoint_id"] == "b3"  # an ID reaches an older branch too
+    with pytest.raises(AgentUsageError, match=r"No step 7 on the current branch of t \(steps 0 to 3\): %agent history t"):
+        find(HISTORY, "7", "t")
+    with pytest.raises(AgentUsageError, match="No checkpoint 'zz' on t"):
+        find(HISTORY, "zz", "t")
+
+
+def test_node_of_a_checkpoint() -> None:
+    chain = branch(HISTORY)
+    assert node_of(chain[0], chain[1]) == "write"  # the task its parent ran
+    assert node_of(chain[1], chain[2]) == "edit"
+    assert node_of(cp("i", -1, None, source="input"), None) == "input"
+    assert node_of(cp("f", 2, "a1", source="fork"), chain[2]) == "fork"
+
+
+def test_compact_diff() -> None:
+    assert diff({"a": 1, "b": "x"}, {"a": 2, "c": [1]}) == "-b; +c: [1]; a: 1 → 2"
+    assert diff({"a": 1}, {"a": 1}) == "-"
+    human = {"type": "human", "content": "hi", "id": "1"}
+    ai = {"type": "ai", "content": "hello there", "id": "2"}
+    assert diff({"messages": [human]}, {"messages": [human, ai]}) == "+1 message [ai] hello there"
+    assert diff(None, {"messages": [human]}) == "+1 message [human] hi"
+    assert len(diff({}, {"k": "word " * 100, "j": "word " * 100}, 40)) == 40
+
+
+def test_history_rows() -> None:
+    table = rows(branch(HISTORY), 2)
+    assert table == [["3", "write", "+words: 2", "-", "c3"], ["2", "edit", 'plan: ["a", "b"] → ["x"]', "write", "c2"]]
+
+
+def test_breakpoints() -> None:
+    assert parse_breakpoints(None) is None
+    assert parse_breakpoints(["a", "b", "a"]) == ["a", "b"]
+    assert parse_breakpoints(["a", "*"]) == "*"
+    assert pause_point(["write"], ["write"], None, "outline") == "before write"
+    assert pause_point(["write"], "*", None, "outline") == "before write"
+    assert pause_point(["shorten"], None, ["write"], "write") == "after write"
+    check_nodes(["write"], ["outline", "write"], "--interrupt-before")
+    check_nodes("*", ["outline"], "--interrupt-before")
+    with pytest.raises(AgentUsageError, match="--interrupt-after: no node nope in this graph; its nodes are outline, write"):
+        check_nodes(["nope"], ["outline", "write"], "--interrupt-after")
