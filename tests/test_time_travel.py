@@ -66,7 +66,7 @@ def test_breakpoints_pause_and_continue(shell) -> None:
     summary = shell.summary()
     assert summary.splitlines()[0] == "essay · thread essay_thread · paused before write"
     assert "Paused before write. State: topic: breakpoints" in summary
-    shell.line('state --set \'{"max_words": 3}\'')
+    shell.line("state --set '{\"max_words\": 3}'")
     assert text(shell).splitlines()[0] == "essay_thread: wrote max_words → step 2, next: write"
     shell.line("continue --interrupt-after shorten")
     assert shell.summary().splitlines()[0] == "essay · thread essay_thread · paused after shorten"
@@ -131,8 +131,8 @@ def test_assistants_lifecycle(shell) -> None:
 
 
 def test_store(shell) -> None:
-    shell.line("store put tt/ada prefs '{\"color\": \"blue\"}'")
-    shell.line("store put tt/bo prefs '{\"color\": \"red\"}'")
+    shell.line('store put tt/ada prefs \'{"color": "blue"}\'')
+    shell.line('store put tt/bo prefs \'{"color": "red"}\'')
     shell.line("store namespaces tt")
     assert text(shell).splitlines() == ["2 namespaces under tt", "namespace", "---------", "tt/ada", "tt/bo"]
     shell.line("store search tt")
