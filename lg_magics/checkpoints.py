@@ -59,10 +59,37 @@ def node_of(checkpoint: Checkpoint, parent: Optional[Checkpoint]) -> str:
         return "edit"
     if source == "fork":
         return "fork"
+    return ", ".join(ran(parent))
+
+
+def ran(parent: Optional[Checkpoint]) -> list[str]:
+    """The nodes that ran from ``parent`` (its tasks) to make the next checkpoint."""
     if parent is None:
-        return ""
+        return []
     names = [str(t.get("name")) for t in parent.get("tasks") or [] if isinstance(t, dict) and t.get("name")]
-    return ", ".join(names) or ", ".join(parent.get("next") or [])
+    return names or [str(n) for n in parent.get("next") or []]
+
+
+def last_run_path(chain: Sequence[Checkpoint]) -> list[list[str]]:
+    """The nodes the newest run on a branch (newest first) went through, step by step, oldest first:
+    ``[["__start__"], ["outline"], ["write"], ["__end__"]]``. ``__end__`` when the run got there."""
+    run_ids = [(c.get("metadata") or {}).get("run_id") for c in chain]
+    run_id = next((r for r in run_ids if r), None)
+    if run_id is None:
+        return []
+    steps: list[list[str]] = []
+    for index in range(len(chain) - 1, -1, -1):
+        checkpoint = chain[index]
+        metadata = checkpoint.get("metadata") or {}
+        if metadata.get("run_id") != run_id or metadata.get("source") != "loop":
+            continue
+        names = ran(chain[index + 1] if index + 1 < len(chain) else None)
+        if names:
+            steps.append(names)
+    newest = next((c for c in chain if (c.get("metadata") or {}).get("run_id") == run_id), None)
+    if steps and newest is not None and not newest.get("next"):
+        steps.append(["__end__"])
+    return steps
 
 
 def diff(before: Any, after: Any, limit: int = 80) -> str:

@@ -201,12 +201,23 @@ def history_bundle(client: Client, label: str, thread_id: str, *, limit: int = 1
 
 
 # -- graph --------------------------------------------------------------------------------------
-def graph_bundle(client: Client, assistant: str, *, xray: bool = False) -> dict[str, str]:
+def graph_bundle(
+    client: Client, assistant: str, *, xray: bool = False, thread: Optional[tuple[str, str]] = None
+) -> dict[str, str]:
+    """The assistant's graph; with ``thread`` (label, thread ID) the last run's path highlighted."""
     from .diagram import graph_bundle as draw
     from .runner import assistant_id
 
+    steps = None
+    if thread is not None:
+        from .checkpoints import branch, last_run_path, load_history
+
+        try:
+            steps = last_run_path(branch(load_history(client, thread[1])))
+        except ThreadNotFound:
+            raise _missing(*thread, client) from None
     # The graph endpoint takes graph names and IDs; a custom assistant's name needs its ID.
-    return draw(client.get_graph(assistant_id(client, assistant), xray=xray), assistant)
+    return draw(client.get_graph(assistant_id(client, assistant), xray=xray), assistant, steps)
 
 
 # -- info ---------------------------------------------------------------------------------------

@@ -238,7 +238,7 @@ class AgentMagics(Magics):
             %agent continue [VAR]                          go on from a breakpoint
             %agent assistants create|update|versions|use|delete NAME ...
             %agent store namespaces|search|get|put|delete ...
-            %agent graph ASSISTANT [--xray]                draw the assistant's graph
+            %agent graph ASSISTANT [--xray] [--thread VAR] draw the assistant's graph (and a run's path)
             %agent record CASSETTE [--mode MODE]           record runs, or replay them with no server
             %agent runs                                    background runs of this kernel
             %agent wait [VAR]                              block until a background run ends; bind it
@@ -706,13 +706,15 @@ class AgentMagics(Magics):
     @magic_arguments(name="agent graph")
     @argument("assistant", help="A graph name (e.g. chat), an assistant name or an assistant ID.")
     @argument("--xray", action="store_true", help="Draw the nodes inside subgraphs too.")
+    @argument("--thread", metavar="VAR", help="Highlight the nodes and edges the last run on this thread went through.")
     def graph(self, line: str) -> None:
-        """Draw an assistant's graph: nodes and edges (dashed: conditional)."""
-        from .inspection import graph_bundle
+        """Draw an assistant's graph: nodes and edges (dashed: conditional); --thread highlights a run's path."""
+        from .inspection import graph_bundle, resolve_thread
 
         args = parse(self.graph, line)
         if args is not None:
-            display(graph_bundle(self.client(), args.assistant, xray=args.xray))
+            thread = resolve_thread(self.user_ns, args.thread, self.hidden_names) if args.thread else None
+            display(graph_bundle(self.client(), args.assistant, xray=args.xray, thread=thread))
 
     @magic_arguments(name="agent record")
     @argument("path", nargs="?", help="The cassette file, e.g. my_notebook.cassette.json next to the notebook.")

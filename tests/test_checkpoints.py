@@ -79,3 +79,47 @@ def test_breakpoints() -> None:
     check_nodes("*", ["outline"], "--interrupt-before")
     with pytest.raises(AgentUsageError, match="--interrupt-after: no node nope in this graph; its nodes are outline, write"):
         check_nodes(["nope"], ["outline", "write"], "--interrupt-after")
+
+
+def test_the_last_run_path_and_its_highlight() -> None:
+    from lg_magics.diagram import graph_bundle
+
+    def run(cid, step, parent, run_id, *, source="loop", next=(), tasks=()):  # noqa: A002
+        checkpoint = cp(cid, step, parent, source=source, next=next, tasks=tasks)
+        checkpoint["metadata"]["run_id"] = run_id
+        return checkpoint
+
+    chain = [
+        run("r3", 3, "r2", "B"),
+        run("r2", 2, "r1", "B", next=["b"], tasks=["b"]),
+        run("r1", 1, "r0", "B", source="fork", next=["a"], tasks=["a"]),
+        run("r0", 0, None, "A", next=["a"], tasks=["a"]),
+    ]
+    from lg_magics.checkpoints import last_run_path
+
+    # Run B started from a fork of step 0 (the fork is no step of its own), ran a then b, and ended.
+    assert last_run_path(chain) == [["a"], ["b"], ["__end__"]]
+    assert last_run_path(chain[1:]) == [["a"]]  # paused before b: not at the end
+    assert last_run_path([cp("x", 0, None)]) == []  # no run yet
+    graph = {
+        "nodes": [{"id": n} for n in ("__start__", "a", "b", "c", "__end__")],
+        "edges": [
+            {"source": "__start__", "target": "a"},
+            {"source": "a", "target": "b", "conditional": True},
+            {"source": "a", "target": "c", "conditional": True},
+            {"source": "b", "target": "__end__"},
+            {"source": "c", "target": "__end__"},
+        ],
+    }
+    shown = graph_bundle(graph, "g", [["a"], ["b"], ["__end__"]])
+    assert shown["text/plain"].splitlines()[1:] == [
+        "last run (* on its path): a → b → __end__",
+        "  __start__ --> a",
+        "  a -.-> b *",
+        "  a -.-> c",
+        "  b --> __end__ *",
+        "  c --> __end__",
+    ]
+    assert "  class n1,n2,n4 path" in shown["text/markdown"] and "  linkStyle 1,3 stroke:#d97706" in shown["text/markdown"]
+    assert shown["image/svg+xml"].count('stroke="#d97706" stroke-width="2.2"') == 2
+    assert "last run" not in graph_bundle(graph, "g")["text/plain"]

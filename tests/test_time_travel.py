@@ -156,3 +156,13 @@ def test_store(shell) -> None:
 def test_new_commands_have_help(shell, capsys, command) -> None:
     shell.line(f"{command} --help")
     assert f"%agent {command}" in capsys.readouterr().out
+
+
+def test_graph_highlights_the_last_run_path(shell) -> None:
+    shell.cell("essay", "paths")  # 11 words: no shorten
+    shell.line("graph essay --thread essay_thread")
+    lines = text(shell).splitlines()
+    assert lines[1] == "last run (* on its path): __start__ → outline → write → publish → __end__"
+    assert "  write -.-> publish *" in lines and "  write -.-> shorten" in lines
+    with pytest.raises(AgentUsageError, match="No variable nope"):
+        shell.line("graph essay --thread nope")
