@@ -316,6 +316,7 @@ class AgentMagics(Magics):
                 later=later,
                 on_stop=stop if request.background else None,
                 on_resume=(lambda value: self._resume_from(session, value)) if request.thread_var else None,
+                on_continue=(lambda: self._continue_from(session)) if request.thread_var else None,
             )
 
         session = RunSession(self.client(), request, self.user_ns, display=show, make_view=make_view)
@@ -337,6 +338,20 @@ class AgentMagics(Magics):
             out=None,
         )
         session = self._session(request, lambda _: None)
+        session.start()
+        parent.view.attach(session.view)
+        self.background.add(session).follow_in_background(self.async_client())
+
+    def _continue_from(self, parent: Any) -> None:
+        """The view's Continue button: go on from the breakpoint in the background, under the parent's view."""
+        from .request import thread_request
+
+        request = parent.request
+        follow = thread_request(
+            request.assistant, request.thread_var, "Continue", self._defaults(),
+            interrupt_before=request.interrupt_before, interrupt_after=request.interrupt_after, background=True,
+        )  # fmt: skip
+        session = self._session(follow, lambda _: None)
         session.start()
         parent.view.attach(session.view)
         self.background.add(session).follow_in_background(self.async_client())

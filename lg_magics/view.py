@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any, Callable, Optional
 
 from .render import STYLE, entry_html, escape, header_html, message_head_html
-from .transcript import WAITING, Entry, Transcript
+from .transcript import PAUSED, WAITING, Entry, Transcript
 
 #: Characters per frozen segment of a streaming message.
 SEGMENT = 2048
@@ -137,12 +137,14 @@ class RunView:
         on_stop: Optional[Callable[[], None]] = None,
         on_resume: Optional[Callable[[str], None]] = None,
         later: Optional[Callable[[float, Callable[[], None]], Any]] = None,
+        on_continue: Optional[Callable[[], None]] = None,
     ) -> None:
         import ipywidgets as widgets
 
         self.transcript = transcript
         self.on_stop = on_stop
         self.on_resume = on_resume
+        self.on_continue = on_continue  # a run paused at a breakpoint: the Continue button
         self.interval = interval
         self.clock = clock
         self.started = clock()
@@ -213,6 +215,8 @@ class RunView:
             if self.on_stop and not self.transcript.finished
             else "resume"
             if self.on_resume and status == WAITING
+            else "continue"
+            if self.on_continue and status == PAUSED
             else None
         )
         if wanted == self._controls_for:
@@ -220,9 +224,29 @@ class RunView:
         self._controls_for = wanted
         for child in self.controls.children:
             child.close()
+        if wanted == "continue":
+            self.controls.children = self._continue_controls()
+            return
         self.controls.children = (
             self._stop_controls() if wanted == "stop" else self._resume_controls() if wanted == "resume" else ()
         )
+
+    def _continue_controls(self) -> tuple[Any, ...]:
+        import ipywidgets as widgets
+
+        button = widgets.Button(description="Continue", icon="play", button_style="warning", tooltip="%agent continue")
+        button.add_class("lgm-continue-button")
+
+        def go_on(_: Any) -> None:
+            button.disabled = True
+            if self._call(self.on_continue):
+                self.on_continue = None  # the continued run shows below, with its own controls
+                self._sync_controls()
+            else:
+                button.disabled = False
+
+        button.on_click(go_on)
+        return (button,)
 
     def _stop_controls(self) -> tuple[Any, ...]:
         import ipywidgets as widgets

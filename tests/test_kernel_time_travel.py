@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from lg_magics.client import Client
+
+from .conftest import wait_for
 from .kernel import Kernel, widget_text
 
 
@@ -64,3 +67,17 @@ def test_assistants_and_store(kernel: Kernel) -> None:
     assert shown["content"]["data"]["text/plain"] == 'k/one note:\n{\n  "text": "hi"\n}'
     assert shown["content"]["data"]["application/json"] == {"text": "hi"}
     assert kernel.text_of("%agent store delete k/one note") == "Deleted note from k/one.\n"
+
+
+def test_continue_button_goes_on_from_the_breakpoint(kernel: Kernel, client: Client) -> None:
+    messages = kernel.execute("%%agent essay --new --interrupt-before publish\nbuttons")
+    [button] = [
+        m["content"]["comm_id"]
+        for m in messages
+        if m["msg_type"] == "comm_open" and m["content"]["data"]["state"].get("description") == "Continue"
+    ]
+    click = kernel.send_comm(button, {"method": "custom", "content": {"event": "click"}})
+    thread_id = kernel.text_of("print(essay_thread)").strip()
+    wait_for(lambda: not client.get_state(thread_id)["next"], what="the run continued from the view")
+    # The continued run streams into a view under the first one, as a task started by the click.
+    kernel.wait_iopub(lambda m: "Why buttons matters." in (widget_text(m) or ""), click)
