@@ -331,11 +331,9 @@ class RunSession:
         )
         self.transcript.status = PAUSED
         self.transcript.paused = where
+        self.transcript.note(f"Paused {where}. State: {values_summary(state.get('values'), 100)}")
         var = self.request.thread_var or ""
-        self.transcript.note(
-            f"Paused {where}. State: {values_summary(state.get('values'), 100)}. "
-            f"%agent continue {var} goes on; %agent state {var} --set JSON edits it first.".replace("  ", " ")
-        )
+        self.transcript.note(f"%agent continue {var} goes on; %agent state {var} --set JSON edits the state first.")
 
     # -- control and outcome ---------------------------------------------------------------------
     def cancel(self) -> None:
