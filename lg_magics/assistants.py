@@ -6,7 +6,7 @@ Each function asks the server what it needs and returns what the magic displays:
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from .client import Client
 from .exceptions import AgentUsageError
@@ -37,15 +37,8 @@ def find(client: Client, name: str) -> dict[str, Any]:
     return client.get_assistant(resolve_assistant(client, name))
 
 
-def create(
-    client: Client,
-    name: str,
-    graph: str,
-    *,
-    config: Optional[dict[str, Any]] = None,
-    context: Optional[dict[str, Any]] = None,
-    metadata: Optional[dict[str, Any]] = None,
-) -> dict[str, str]:
+def create(client: Client, name: str, graph: str, fields: dict[str, Any]) -> dict[str, str]:
+    """A new assistant; ``fields``: its config, context and metadata (those given)."""
     # The server would create a second assistant with the same name, which %%agent NAME cannot tell apart.
     same = [a for a in client.search_assistants(limit=100) if a.get("name") == name]
     if same:
@@ -56,20 +49,12 @@ def create(
     graphs = sorted({str(a.get("graph_id")) for a in client.search_assistants(limit=100, metadata={"created_by": "system"})})
     if graphs and graph not in graphs:
         raise AgentUsageError(f"--graph: no graph {graph} on this server; its graphs are {', '.join(graphs)}.")
-    fields = {k: v for k, v in (("config", config), ("context", context), ("metadata", metadata)) if v is not None}
     created = client.create_assistant(graph, name=name, if_exists="raise", **fields)
     return bundle(f"Created assistant {name} on graph {graph}: %%agent {name} runs it.", _table(created))
 
 
-def update(
-    client: Client,
-    name: str,
-    *,
-    config: Optional[dict[str, Any]] = None,
-    context: Optional[dict[str, Any]] = None,
-    metadata: Optional[dict[str, Any]] = None,
-) -> dict[str, str]:
-    fields = {k: v for k, v in (("config", config), ("context", context), ("metadata", metadata)) if v is not None}
+def update(client: Client, name: str, fields: dict[str, Any]) -> dict[str, str]:
+    """A new version of the assistant with ``fields`` (config, context, metadata) changed."""
     if not fields:
         raise AgentUsageError(
             f"Say what changes: %agent assistants update {name} --config JSON, --context JSON or --metadata JSON."

@@ -246,8 +246,13 @@ class Client:
         return list(self._json("POST", "/store/items/search", json=body).get("items") or [])
 
     def get_store_item(self, namespace: list[str], key: str) -> Optional[dict[str, Any]]:
-        """The item, or None when the namespace has no such key."""
-        return self._json("GET", "/store/items", params={"namespace": ".".join(namespace), "key": key})
+        """The item, or None when the namespace has no such key (langgraph-api answers null, Aegra 404)."""
+        try:
+            return self._json("GET", "/store/items", params={"namespace": ".".join(namespace), "key": key})
+        except ServerError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
 
     def put_store_item(self, namespace: list[str], key: str, value: dict[str, Any]) -> None:
         self._request("PUT", "/store/items", json={"namespace": namespace, "key": key, "value": value})

@@ -337,6 +337,10 @@ class AgentMagics(Magics):
             new_thread=False,
             out=None,
         )
+        self._start_under(parent, request)
+
+    def _start_under(self, parent: Any, request: Any) -> None:
+        """Start a run from a view's button in the background, its view under the parent's."""
         session = self._session(request, lambda _: None)
         session.start()
         parent.view.attach(session.view)
@@ -351,10 +355,7 @@ class AgentMagics(Magics):
             request.assistant, request.thread_var, "Continue", self._defaults(),
             interrupt_before=request.interrupt_before, interrupt_after=request.interrupt_after, background=True,
         )  # fmt: skip
-        session = self._session(follow, lambda _: None)
-        session.start()
-        parent.view.attach(session.view)
-        self.background.add(session).follow_in_background(self.async_client())
+        self._start_under(parent, follow)
 
     def _command(self, line: str) -> None:
         name, _, rest = line.strip().partition(" ")
@@ -466,7 +467,7 @@ class AgentMagics(Magics):
 
         args = parse(self._assistants_create, line)
         if args is not None:
-            display(assistants.create(self.client(), args.name, args.graph, **self._assistant_fields(args)))
+            display(assistants.create(self.client(), args.name, args.graph, self._assistant_fields(args)))
 
     @magic_arguments(name="agent assistants update")
     @argument("name", help="The assistant's name or ID.")
@@ -479,12 +480,15 @@ class AgentMagics(Magics):
 
         args = parse(self._assistants_update, line)
         if args is not None:
-            display(assistants.update(self.client(), args.name, **self._assistant_fields(args)))
+            display(assistants.update(self.client(), args.name, self._assistant_fields(args)))
 
     def _assistant_fields(self, args: Any) -> dict[str, Any]:
         from .request import json_argument
 
-        return {name: json_argument(getattr(args, name), f"--{name}", self.user_ns) for name in ("config", "context", "metadata")}
+        given = {
+            name: json_argument(getattr(args, name), f"--{name}", self.user_ns) for name in ("config", "context", "metadata")
+        }
+        return {name: value for name, value in given.items() if value is not None}
 
     @magic_arguments(name="agent assistants versions")
     @argument("name", help="The assistant's name or ID.")

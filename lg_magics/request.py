@@ -90,7 +90,9 @@ class RunRequest:
         if thread == "new":
             body["if_not_exists"] = "create"
         if checkpoint_id:
-            body["checkpoint_id"] = checkpoint_id  # the session resolves ``checkpoint`` to an ID
+            # The session resolves ``checkpoint`` to an ID. langgraph-api takes ``checkpoint_id`` or
+            # ``checkpoint``; Aegra only ``checkpoint``.
+            body["checkpoint"] = {"checkpoint_id": checkpoint_id}
         for key in ("interrupt_before", "interrupt_after"):
             if getattr(self, key):
                 body[key] = getattr(self, key)
