@@ -127,6 +127,7 @@ class AgentMagics(Magics):
 
         self.connection = Connection()
         self.background = BackgroundRuns()
+        self.server_flags: dict[str, dict[str, Any]] = {}  # /info "flags" by server URL, read on the first resume
 
     @property
     def user_ns(self) -> dict[str, Any]:
@@ -231,9 +232,9 @@ class AgentMagics(Magics):
             %agent info                                    where the magics are connected, server version
             %agent assistants                              the server's assistants
             %agent threads [--limit N]                     thread variables, then the server's threads
-            %agent state [VAR] [--checkpoint STEP]          a thread's values, conversation, next nodes
-            %agent history [VAR] [--limit N]               a thread's checkpoints by step, with what each changed
+            %agent state [VAR] [--checkpoint STEP]         a thread's values, conversation, next nodes
             %agent state [VAR] --set JSON [--as-node NODE] write values as a new checkpoint
+            %agent history [VAR] [--limit N]               a thread's checkpoints by step, with what each changed
             %agent rerun [VAR] --checkpoint STEP           re-run from a checkpoint with no new input
             %agent continue [VAR]                          go on from a breakpoint
             %agent assistants create|update|versions|use|delete NAME ...
@@ -274,7 +275,7 @@ class AgentMagics(Magics):
                 args, cell, self.user_ns, client=self.client(), schemas=self.input_schemas, defaults=self._defaults(),
                 concurrency=self.concurrency, display=shown, interval=self.update_interval,
             )  # fmt: skip
-        request = build_request(args, cell, self.user_ns, self._defaults())
+        request = self._strict(build_request(args, cell, self.user_ns, self._defaults()))
         if request.command is None and not args.json:
             self.input_schemas.check_text_input(self.client(), request.assistant)
         if args.quiet:
@@ -282,6 +283,17 @@ class AgentMagics(Magics):
         else:
             session = self._session(request, display)
         return self._launch(session)
+
+    def _strict(self, request: Any) -> Any:
+        """A resume asks the server to refuse answering no waiting interrupt, where /info says it can."""
+        import dataclasses
+
+        if request.command is None:
+            return request
+        url = self.client().url
+        if url not in self.server_flags:
+            self.server_flags[url] = dict((self.client().info() or {}).get("flags") or {})
+        return dataclasses.replace(request, strict_resume=bool(self.server_flags[url].get("strict_resume")))
 
     def _launch(self, session: Any) -> Any:
         """Run a session in the foreground, or start it in the background and return."""
@@ -337,7 +349,7 @@ class AgentMagics(Magics):
             new_thread=False,
             out=None,
         )
-        self._start_under(parent, request)
+        self._start_under(parent, self._strict(request))
 
     def _start_under(self, parent: Any, request: Any) -> None:
         """Start a run from a view's button in the background, its view under the parent's."""

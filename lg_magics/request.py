@@ -53,6 +53,8 @@ class RunRequest:
     #: Breakpoints: a list of nodes, or "*".
     interrupt_before: Any = None
     interrupt_after: Any = None
+    #: Refuse a resume that answers no waiting interrupt (only where the server's /info says it can).
+    strict_resume: bool = False
 
     def body(
         self,
@@ -96,6 +98,8 @@ class RunRequest:
         for key in ("interrupt_before", "interrupt_after"):
             if getattr(self, key):
                 body[key] = getattr(self, key)
+        if self.command and self.strict_resume:
+            body["strict_resume"] = True
         return body
 
 
@@ -206,6 +210,8 @@ def check_flags(args: Any) -> None:
         raise AgentUsageError(
             "--checkpoint and breakpoints need the thread's checkpoints: drop --stateless (the thread variable keeps the thread)."
         )
+    if args.wait and (getattr(args, "interrupt_before", None) or getattr(args, "interrupt_after", None)):
+        raise AgentUsageError("--wait shows only the final values, not where a breakpoint paused the run: drop --wait.")
     if checkpoint and args.new:
         raise AgentUsageError("--checkpoint forks the thread in the thread variable, and --new starts another: choose one.")
     if args.background and args.wait:

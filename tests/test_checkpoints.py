@@ -123,3 +123,17 @@ def test_the_last_run_path_and_its_highlight() -> None:
     assert "  class n1,n2,n4 path" in shown["text/markdown"] and "  linkStyle 1,3 stroke:#d97706" in shown["text/markdown"]
     assert shown["image/svg+xml"].count('stroke="#d97706" stroke-width="2.2"') == 2
     assert "last run" not in graph_bundle(graph, "g")["text/plain"]
+
+
+def test_run_body_carries_the_checkpoint_breakpoints_and_strict_resume() -> None:
+    from lg_magics.request import RunRequest
+
+    request = RunRequest("essay", checkpoint="3", interrupt_before=["write"], interrupt_after="*")
+    body = request.body(thread="existing", checkpoint_id="abc")
+    # ``checkpoint``, not ``checkpoint_id``: langgraph-api takes both, Aegra only this one.
+    assert body["checkpoint"] == {"checkpoint_id": "abc"} and "checkpoint_id" not in body
+    assert body["interrupt_before"] == ["write"] and body["interrupt_after"] == "*"
+    assert "input" not in body and "command" not in body  # no new input: the thread goes on
+    assert "strict_resume" not in RunRequest("a", command={"resume": 1}).body(thread="existing")
+    assert RunRequest("a", command={"resume": 1}, strict_resume=True).body(thread="existing")["strict_resume"] is True
+    assert "strict_resume" not in RunRequest("a", input={}, strict_resume=True).body(thread="existing")

@@ -43,7 +43,7 @@ def test_fork_from_a_step_and_rerun(shell) -> None:
     assert "Why forks matters." in shell.ns["_agent"].text
     shell.line("history")
     assert "more on branches left by forks" in text(shell).splitlines()[0]
-    shell.line("rerun --checkpoint 1")  # the write after outline again, with no new input
+    shell.line("rerun --checkpoint 1 --assistant essay")  # the write after outline again, with no new input
     assert shell.ns["_agent"].status == "success"
     assert "Re-run from step 1" in shell.summary()
     assert shell.ns["_agent"]["topic"] == "forks"
@@ -75,6 +75,8 @@ def test_breakpoints_pause_and_continue(shell) -> None:
     assert shell.ns["_agent"].text == "Why breakpoints matters…"
     with pytest.raises(AgentUsageError, match="essay_thread is not paused"):
         shell.line("continue")
+    with pytest.raises(AgentUsageError, match="--wait shows only the final values"):
+        shell.cell("essay --wait --interrupt-before write", "x")
     with pytest.raises(AgentUsageError, match="--interrupt-before: no node nope in this graph; its nodes are outline, write"):
         shell.cell("essay --interrupt-before nope", "x")
     shell.cell("essay --interrupt-after '*'", "stars")
@@ -166,3 +168,17 @@ def test_graph_highlights_the_last_run_path(shell) -> None:
     assert "  write -.-> publish *" in lines and "  write -.-> shorten" in lines
     with pytest.raises(AgentUsageError, match="No variable nope"):
         shell.line("graph essay --thread nope")
+
+
+def test_resume_is_strict_where_the_server_says_it_can(shell, server) -> None:
+    magics = shell.ip.magics_manager.registry["AgentMagics"]
+    magics.server_flags.pop(server.url, None)
+    shell.cell("approval --new", "ship strict")
+    shell.cell("approval --resume", "yes")
+    assert magics.server_flags[server.url].get("assistants") is True  # read from /info on the first resume
+    assert "strict_resume" not in magics.server_flags[server.url]  # this server does not offer it
+    magics.server_flags[server.url]["strict_resume"] = True  # a server that does: the body asks for it
+    shell.cell("approval --new", "ship stricter")
+    shell.cell("approval --resume", "yes")
+    assert shell.ns["_agent"]["result"] == "published: DRAFT: ship stricter"
+    magics.server_flags.pop(server.url)
