@@ -91,6 +91,11 @@ class RunRequest:
         )
         if thread == "new":
             body["if_not_exists"] = "create"
+        if thread == "existing" and self.input is None and self.command is None and not checkpoint_id:
+            # Going on from where the thread stands (%agent continue). Aegra refuses a run with neither
+            # input, command nor checkpoint (and fails on an empty command); an empty checkpoint is the
+            # current one to both.
+            body["checkpoint"] = {}
         if checkpoint_id:
             # The session resolves ``checkpoint`` to an ID. langgraph-api takes ``checkpoint_id`` or
             # ``checkpoint``; Aegra only ``checkpoint``.

@@ -309,7 +309,10 @@ class RunSession:
         error = (thread or {}).get("error")
         if isinstance(error, dict) and not self.transcript.error:
             self.transcript.fail(error)
-        self.transcript.finish(follower.status if follower else None, state)
+        status = follower.status if follower else None
+        if status == "interrupted" and self._breakpoints and state and state.get("next"):
+            status = None  # Aegra ends a run that stopped at a breakpoint "interrupted": it was not cancelled
+        self.transcript.finish(status, state)
         if state and self.transcript.status == SUCCESS and state.get("next") and not state.get("interrupts"):
             self._paused(state)
         self.redraw()
@@ -319,6 +322,10 @@ class RunSession:
                 yield ("delete_thread", thread_id)
             except ServerError:
                 pass  # already gone
+
+    @property
+    def _breakpoints(self) -> bool:
+        return bool(self.request.interrupt_before or self.request.interrupt_after)
 
     def _paused(self, state: dict[str, Any]) -> None:
         """The run stopped at a breakpoint: the thread has nodes to run and nothing to answer."""

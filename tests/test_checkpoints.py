@@ -134,6 +134,9 @@ def test_run_body_carries_the_checkpoint_breakpoints_and_strict_resume() -> None
     assert body["checkpoint"] == {"checkpoint_id": "abc"} and "checkpoint_id" not in body
     assert body["interrupt_before"] == ["write"] and body["interrupt_after"] == "*"
     assert "input" not in body and "command" not in body  # no new input: the thread goes on
+    # Going on with no input: an empty checkpoint, which Aegra needs and both read as the current one.
+    assert RunRequest("essay").body(thread="existing")["checkpoint"] == {}
+    assert "checkpoint" not in RunRequest("essay", input={"x": 1}).body(thread="existing")
     assert "strict_resume" not in RunRequest("a", command={"resume": 1}).body(thread="existing")
     assert RunRequest("a", command={"resume": 1}, strict_resume=True).body(thread="existing")["strict_resume"] is True
     assert "strict_resume" not in RunRequest("a", input={}, strict_resume=True).body(thread="existing")
