@@ -74,7 +74,10 @@ def status_label(status: str) -> str:
 
 
 def run_status(t: Transcript) -> str:
-    """The status as a header says it: a run at a breakpoint says where (``paused before write``)."""
+    """The status as a header says it: a run at a breakpoint says where (``paused before write``), a
+    running one which node runs now when the stream tells (``running respond``)."""
+    if t.status == RUNNING and t.running:
+        return f"running {t.running}"
     return f"paused {t.paused}" if t.status == PAUSED and t.paused else status_label(t.status)
 
 

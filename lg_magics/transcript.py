@@ -95,6 +95,7 @@ class Transcript:
     hidden: set[str] = field(default_factory=set)
     events: int = 0
     paused: str = ""  # "before write", "after outline"
+    running: str = ""  # the node running now, as far as the stream tells (its tokens, its task)
     _by_id: dict[str, Entry] = field(default_factory=dict, repr=False)
     _nodes: dict[str, str] = field(default_factory=dict, repr=False)  # node hints that came before their message
     _seen_values: bool = field(default=False, repr=False)
@@ -182,6 +183,7 @@ class Transcript:
             pending = state.get("interrupts") or []
             if pending and not self.interrupts:
                 self._add_interrupts(pending)
+        self.running = ""
         for entry in self.entries:
             # Legacy ``messages`` mode never completes a streamed message, and a cancelled run
             # stops mid-message: either way the text is all there will be.
@@ -210,6 +212,7 @@ class Transcript:
         meta = data[1] if len(data) > 1 and isinstance(data[1], dict) else {}
         node = _node_name(meta.get("langgraph_node", ""), ns)
         if str(chunk.get("type", "")).endswith("Chunk"):
+            self.running = node or self.running
             entry = self._upsert(chunk, streaming=True, node=node, append=True)
             if entry is not None and chunk.get("chunk_position") == "last":
                 entry.streaming = False
@@ -225,6 +228,8 @@ class Transcript:
                 self._add_interrupts(value or [])
                 continue
             label = _node_name(node, ns)
+            if self.running == label:
+                self.running = ""  # its update is its end
             if isinstance(value, dict):
                 messages = value.get("messages")
                 for message in messages if isinstance(messages, list) else [messages] if messages else []:
@@ -290,6 +295,10 @@ class Transcript:
                 text = f"task {name} failed: {data['error']}" if data.get("error") else f"task {name} finished"
             else:
                 text = f"task {name} started"
+            if text.endswith("started"):
+                self.running = name
+            elif self.running == name:
+                self.running = ""
             self.entries.append(Entry("note", node=name, text=text))
         elif mode == "checkpoints":
             step = (data.get("metadata") or {}).get("step")

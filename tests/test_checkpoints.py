@@ -140,3 +140,21 @@ def test_run_body_carries_the_checkpoint_breakpoints_and_strict_resume() -> None
     assert "strict_resume" not in RunRequest("a", command={"resume": 1}).body(thread="existing")
     assert RunRequest("a", command={"resume": 1}, strict_resume=True).body(thread="existing")["strict_resume"] is True
     assert "strict_resume" not in RunRequest("a", input={}, strict_resume=True).body(thread="existing")
+
+
+def test_the_header_says_which_node_runs_now() -> None:
+    from lg_magics.protocol import Event
+    from lg_magics.render import run_status
+    from lg_magics.transcript import Transcript
+
+    t = Transcript(assistant="chat")
+    t.apply(Event("metadata", {"run_id": "r"}))
+    assert run_status(t) == "running"
+    t.apply(Event("messages", [{"type": "AIMessageChunk", "content": "Hi", "id": "m"}, {"langgraph_node": "respond"}]))
+    assert run_status(t) == "running respond"
+    t.apply(Event("updates", {"respond": {"messages": [{"type": "ai", "content": "Hi", "id": "m"}]}}))
+    assert run_status(t) == "running"  # respond is done; what runs next has said nothing yet
+    t.apply(Event("tasks", {"name": "write", "input": {}}))
+    assert run_status(t) == "running write"
+    t.finish()
+    assert run_status(t) == "done" and t.running == ""
