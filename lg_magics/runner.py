@@ -147,7 +147,13 @@ class RunSession:
                 f"Nothing to resume: {request.thread_var} holds no thread. Run %%agent {request.assistant} first."
             )
         if existing is None or request.new_thread:
+            if request.checkpoint:
+                raise AgentUsageError(
+                    f"--checkpoint forks the thread in {request.thread_var}, which holds none yet: "
+                    f"run %%agent {request.assistant} first."
+                )
             self.thread_id, self.is_new = str(uuid.uuid4()), True
+            self._plan_time_travel()
             return
         state = thread_state(self.client, existing, request.thread_var)
         if request.command and not state.get("interrupts"):

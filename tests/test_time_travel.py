@@ -79,6 +79,10 @@ def test_breakpoints_pause_and_continue(shell) -> None:
         shell.cell("essay --wait --interrupt-before write", "x")
     with pytest.raises(AgentUsageError, match="--interrupt-before: no node nope in this graph; its nodes are outline, write"):
         shell.cell("essay --interrupt-before nope", "x")
+    with pytest.raises(AgentUsageError, match="--interrupt-after: no node nope in this graph"):
+        shell.cell("essay --new --interrupt-after nope", "x")  # a new thread too
+    with pytest.raises(AgentUsageError, match="--checkpoint forks the thread in mine, which holds none yet"):
+        shell.cell("essay --thread mine --checkpoint 1", "x")
     shell.cell("essay --interrupt-after '*'", "stars")
     assert shell.summary().splitlines()[0] == "essay · thread essay_thread · paused after outline"
 
