@@ -37,8 +37,15 @@ def test_breakpoint_continue_in_the_background_and_rerun(kernel: Kernel) -> None
         "· Re-run from step 1",
         "✓ write → draft: Why kernels matters. How kernels works. What comes next for…, words: 11",
     ]
+    kernel.execute("%%agent essay --checkpoint 1 --background --out fork\nbackground forks")
+    kernel.execute("%agent wait fork")
+    assert kernel.text_of("print(fork.status, fork['topic'])") == "success background forks\n"
+    kernel.execute("%agent rerun --checkpoint 2 --background --out again")
+    kernel.execute("%agent wait again")
+    assert kernel.text_of("print(again.status, again['topic'])") == "success background forks\n"
     history = _summary(kernel.execute("%agent history --limit 2"))
-    assert history.splitlines()[0].startswith("essay_thread: 5 checkpoints on the current branch, newest first")
+    assert history.splitlines()[0].startswith("essay_thread: ")
+    assert "checkpoints on the current branch, newest first (the newest 2" in history.splitlines()[0]
 
 
 def test_bad_input_is_one_line(kernel: Kernel) -> None:
