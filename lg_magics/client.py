@@ -209,6 +209,66 @@ class Client:
             if exc.status_code != 404:
                 raise
 
+    # -- time travel, assistants and the store (issue 13) ---------------------------------------
+    def list_runs(self, thread_id: str, *, limit: int = 10) -> list[dict[str, Any]]:
+        """A thread's runs, newest first."""
+        return self._json("GET", f"/threads/{thread_id}/runs", params={"limit": limit})
+
+    def update_state(
+        self, thread_id: str, values: Any, *, as_node: Optional[str] = None, checkpoint_id: Optional[str] = None
+    ) -> dict[str, Any]:
+        """Write ``values`` as a new checkpoint (after ``checkpoint_id``, as if ``as_node`` wrote them)."""
+        body: dict[str, Any] = {"values": values}
+        if as_node:
+            body["as_node"] = as_node
+        if checkpoint_id:
+            body["checkpoint_id"] = checkpoint_id
+        return self._json("POST", f"/threads/{thread_id}/state", json=body)
+
+    def create_assistant(self, graph_id: str, *, name: str, **fields: Any) -> dict[str, Any]:
+        return self._json("POST", "/assistants", json={"graph_id": graph_id, "name": name, **fields})
+
+    def update_assistant(self, assistant_id: str, **fields: Any) -> dict[str, Any]:
+        """A new version of the assistant, made the latest."""
+        return self._json("PATCH", f"/assistants/{assistant_id}", json=fields)
+
+    def assistant_versions(self, assistant_id: str, *, limit: int = 100) -> list[dict[str, Any]]:
+        """Versions, newest first."""
+        return self._json("POST", f"/assistants/{assistant_id}/versions", json={"limit": limit})
+
+    def set_latest_version(self, assistant_id: str, version: int) -> dict[str, Any]:
+        return self._json("POST", f"/assistants/{assistant_id}/latest", json={"version": version})
+
+    def delete_assistant(self, assistant_id: str) -> None:
+        self._request("DELETE", f"/assistants/{assistant_id}")
+
+    def store_namespaces(self, prefix: Optional[list[str]] = None, *, limit: int = 100) -> list[list[str]]:
+        body: dict[str, Any] = {"limit": limit}
+        if prefix:
+            body["prefix"] = prefix
+        return list(self._json("POST", "/store/namespaces", json=body).get("namespaces") or [])
+
+    def search_store(self, namespace: list[str], *, query: Optional[str] = None, limit: int = 10) -> list[dict[str, Any]]:
+        body: dict[str, Any] = {"namespace_prefix": namespace, "limit": limit}
+        if query:
+            body["query"] = query
+        return list(self._json("POST", "/store/items/search", json=body).get("items") or [])
+
+    def get_store_item(self, namespace: list[str], key: str) -> Optional[dict[str, Any]]:
+        """The item, or None when the namespace has no such key (langgraph-api answers null, Aegra 404)."""
+        try:
+            return self._json("GET", "/store/items", params={"namespace": ".".join(namespace), "key": key})
+        except ServerError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+
+    def put_store_item(self, namespace: list[str], key: str, value: dict[str, Any]) -> None:
+        self._request("PUT", "/store/items", json={"namespace": namespace, "key": key, "value": value})
+
+    def delete_store_item(self, namespace: list[str], key: str) -> None:
+        self._request("DELETE", "/store/items", json={"namespace": namespace, "key": key})
+
 
 class AsyncClient:
     """The asynchronous twin of :class:`Client`, for runs that stream in the background

@@ -17,8 +17,9 @@ Everything is a function of the graph JSON, so saved outputs are stable.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional
 
 from .words import plural
 
@@ -69,18 +70,45 @@ class Graph:
         return cls(tuple(nodes), tuple(edges))
 
 
+@dataclass(frozen=True)
+class Path:
+    """The nodes and edges a run went through, to highlight (``%agent graph ASSISTANT --thread VAR``)."""
+
+    nodes: frozenset[str] = frozenset()
+    edges: frozenset[tuple[str, str]] = frozenset()
+    steps: tuple[tuple[str, ...], ...] = field(default=())
+
+    @classmethod
+    def from_steps(cls, steps: Sequence[Sequence[str]], graph: Graph) -> Path:
+        """Nodes step by step (parallel nodes share a step); an edge is on the path when it joins a node
+        of one step to a node of the next."""
+        known = {(e.source, e.target) for e in graph.edges}
+        edges = {(a, b) for before, after in zip(steps, steps[1:]) for a in before for b in after if (a, b) in known}
+        nodes = frozenset(n for step in steps for n in step if n in graph.nodes)
+        return cls(nodes, frozenset(edges), tuple(tuple(step) for step in steps))
+
+    def text(self) -> str:
+        return " → ".join(", ".join(step) for step in self.steps)
+
+
+PATH_COLOR, PATH_FILL = "#d97706", "#fde68a"
+
+
 # -- plain text and Mermaid ---------------------------------------------------------------------
 def arrow(edge: Edge) -> str:
     return "-.->" if edge.conditional else "-->"
 
 
-def graph_text(graph: Graph, title: str) -> str:
+def graph_text(graph: Graph, title: str, path: Optional[Path] = None) -> str:
     lines = [
         f"graph {title}: {plural(len(graph.nodes), 'node')}, {plural(len(graph.edges), 'edge')} (--> always, -.-> conditional)"
     ]
+    if path is not None:
+        lines.append(f"last run (* on its path): {path.text() or 'no steps'}")
     for edge in graph.edges:
         label = f"  [{edge.label}]" if edge.label else ""
-        lines.append(f"  {edge.source} {arrow(edge)} {edge.target}{label}")
+        mark = " *" if path is not None and (edge.source, edge.target) in path.edges else ""
+        lines.append(f"  {edge.source} {arrow(edge)} {edge.target}{label}{mark}")
     linked = {e.source for e in graph.edges} | {e.target for e in graph.edges}
     lines += [f"  {node} (no edges)" for node in graph.nodes if node not in linked]
     return "\n".join(lines)
@@ -94,7 +122,7 @@ def _mermaid_label(text: str) -> str:
     return '"' + text.translate(_MERMAID_ENTITIES) + '"'
 
 
-def mermaid(graph: Graph) -> str:
+def mermaid(graph: Graph, path: Optional[Path] = None) -> str:
     """Mermaid flowchart source. Node IDs are made up (``n0``...): graph node IDs may hold ``:``."""
     ids = {node: f"n{i}" for i, node in enumerate(graph.nodes)}
     lines = ["graph TD"]
@@ -108,6 +136,12 @@ def mermaid(graph: Graph) -> str:
             lines.append(f"  {source} {middle} {target}")
         else:
             lines.append(f"  {source} {arrow(edge)} {target}")
+    if path is not None and path.nodes:
+        lines.append(f"  classDef path fill:{PATH_FILL},stroke:{PATH_COLOR},stroke-width:2px")
+        lines.append(f"  class {','.join(ids[n] for n in graph.nodes if n in path.nodes)} path")
+        on = [str(i) for i, e in enumerate(graph.edges) if (e.source, e.target) in path.edges]
+        if on:
+            lines.append(f"  linkStyle {','.join(on)} stroke:{PATH_COLOR},stroke-width:3px")
     return "\n".join(lines)
 
 
@@ -232,9 +266,10 @@ def _f(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def _edge_svg(edge: Edge, path: str, middle: tuple[float, float]) -> str:
+def _edge_svg(edge: Edge, path: str, middle: tuple[float, float], on_path: bool = False) -> str:
     dash = ' stroke-dasharray="5 4"' if edge.conditional else ""
-    parts = [f'<path d="{path}" fill="none" stroke="#555" stroke-width="1.4"{dash} marker-end="url(#lgm-arrow)"/>']
+    stroke = f'stroke="{PATH_COLOR}" stroke-width="2.2"' if on_path else 'stroke="#555" stroke-width="1.4"'
+    parts = [f'<path d="{path}" fill="none" {stroke}{dash} marker-end="url(#lgm-arrow)"/>']
     if edge.label:
         parts.append(
             f'<text x="{_f(middle[0])}" y="{_f(middle[1])}" text-anchor="middle" dominant-baseline="central" '
@@ -253,7 +288,7 @@ def _curve(p0: tuple[float, float], p1: tuple[float, float], p2: tuple[float, fl
     return f"M{_f(p0[0])},{_f(p0[1])} C{_f(p1[0])},{_f(p1[1])} {_f(p2[0])},{_f(p2[1])} {_f(p3[0])},{_f(p3[1])}"
 
 
-def svg(graph: Graph, title: str) -> str:
+def svg(graph: Graph, title: str, path: Optional[Path] = None) -> str:
     boxes, back, width, height = layout(graph)
     pairs = {(e.source, e.target) for e in graph.edges}
     edges = []
@@ -272,12 +307,15 @@ def svg(graph: Graph, title: str) -> str:
                 p0, p3 = (s.cx + shift, s.y + NODE_H), (t.cx + shift, t.y - 2)
             bend = max(abs(p3[1] - p0[1]) / 2, 12) * (1 if p3[1] > p0[1] else -1)
             p1, p2 = (p0[0], p0[1] + bend), (p3[0], p3[1] - bend)
-        edges.append(_edge_svg(edge, _curve(p0, p1, p2, p3), _bezier_middle(p0, p1, p2, p3)))
+        on_path = path is not None and (edge.source, edge.target) in path.edges
+        edges.append(_edge_svg(edge, _curve(p0, p1, p2, p3), _bezier_middle(p0, p1, p2, p3), on_path))
     nodes = []
     for node in graph.nodes:
         box = boxes[node]
         terminal = node in (START, END)
         fill, stroke, rx = ("#f3f4f6", "#9ca3af", NODE_H / 2) if terminal else ("#eef2ff", "#6366f1", 6)
+        if path is not None and node in path.nodes:
+            fill, stroke = PATH_FILL, PATH_COLOR
         nodes.append(
             f'<rect x="{_f(box.x)}" y="{_f(box.y)}" width="{_f(box.w)}" height="{NODE_H}" rx="{_f(rx)}" '
             f'fill="{fill}" stroke="{stroke}" stroke-width="1.2"/>'
@@ -296,11 +334,13 @@ def svg(graph: Graph, title: str) -> str:
     )
 
 
-def graph_bundle(data: Any, title: str) -> dict[str, str]:
-    """The mimebundle to display for an assistant's graph JSON."""
+def graph_bundle(data: Any, title: str, steps: Optional[Sequence[Sequence[str]]] = None) -> dict[str, str]:
+    """The mimebundle to display for an assistant's graph JSON; ``steps``: a run's nodes, step by
+    step, to highlight."""
     graph = Graph.from_json(data)
+    path = Path.from_steps(steps, graph) if steps is not None else None
     return {
-        "text/plain": graph_text(graph, title),
-        "text/markdown": f"```mermaid\n{mermaid(graph)}\n```",
-        "image/svg+xml": svg(graph, title),
+        "text/plain": graph_text(graph, title, path),
+        "text/markdown": f"```mermaid\n{mermaid(graph, path)}\n```",
+        "image/svg+xml": svg(graph, title, path),
     }

@@ -147,14 +147,18 @@ def _missing(label: str, thread_id: str, client: Client) -> ThreadNotFound:
     return ThreadNotFound(f"Thread {thread_id} ({label}) is not on the server at {client.url}.", 404)
 
 
-def state_bundle(client: Client, label: str, thread_id: str) -> dict[str, str]:
+def state_bundle(client: Client, label: str, thread_id: str, *, checkpoint: Optional[str] = None) -> dict[str, str]:
+    """A thread's state, or with ``checkpoint`` (a step or ID) the state at that checkpoint: status,
+    step, next nodes, values one line each, then the conversation a message a line."""
+    from .checkpoints import resolve
+
     try:
         thread = client.get_thread(thread_id)
-        state = client.get_state(thread_id)
+        state: Mapping[str, Any] = resolve(client, thread_id, checkpoint, label) if checkpoint else client.get_state(thread_id)
     except ThreadNotFound:
         raise _missing(label, thread_id, client) from None
     metadata = state.get("metadata") or {}
-    head = f"{label}: {thread.get('status', '?')}"
+    head = f"{label}: {'at a checkpoint' if checkpoint else thread.get('status', '?')}"
     if metadata.get("step") is not None:
         head += f" · step {metadata['step']}"
     head += f" · next: {', '.join(state.get('next') or []) or 'none'}"
@@ -163,46 +167,58 @@ def state_bundle(client: Client, label: str, thread_id: str) -> dict[str, str]:
         values = {}
     rows = [[key, value_line(key, value, 80)] for key, value in values.items()]
     parts: list[Any] = [head, Table(["key", "value"], rows, empty="No values yet.")]
+    messages = values.get("messages")
+    if isinstance(messages, list) and messages:
+        conversation = [[str(i), message_line(m, 100)] for i, m in enumerate(messages, 1)]
+        parts += ["Conversation:", Table(["#", "message"], conversation)]
     parts += [f"Waiting for input: {compact(value, 200)}" for value in _interrupts(state)]
     error = thread.get("error")
-    if thread.get("status") == "error" and isinstance(error, dict):
+    if not checkpoint and thread.get("status") == "error" and isinstance(error, dict):
         parts.append(f"Error: {error.get('error')}: {error.get('message')}")
     return bundle(*parts)
 
 
 def history_bundle(client: Client, label: str, thread_id: str, *, limit: int = 10) -> dict[str, str]:
+    """The current branch numbered by step, newest first: what made each checkpoint and what it changed."""
+    from .checkpoints import branch, load_history, rows
+
     try:
-        checkpoints = client.get_history(thread_id, limit=limit)
+        history = load_history(client, thread_id)
     except ThreadNotFound:
         raise _missing(label, thread_id, client) from None
-    rows = []
-    for checkpoint in checkpoints:
-        metadata = checkpoint.get("metadata") or {}
-        step = metadata.get("step")
-        waiting = " (waiting for input)" if _interrupts({"tasks": checkpoint.get("tasks")}) else ""
-        rows.append(
-            [
-                "" if step is None else str(step),
-                str(metadata.get("source") or ""),
-                (", ".join(checkpoint.get("next") or []) or "-") + waiting,
-                values_summary(checkpoint.get("values"), 60),
-                str(checkpoint.get("checkpoint_id") or ""),
-            ]
-        )
+    chain = branch(history)
     table = Table(
-        ["step", "source", "next", "values", "checkpoint ID"], rows, code=frozenset({"checkpoint ID"}), empty="No checkpoints."
+        ["step", "node", "changes", "next", "checkpoint ID"],
+        rows(chain, limit),
+        code=frozenset({"checkpoint ID"}),
+        empty="No checkpoints.",
     )
-    more = " (pass --limit N for more)" if len(rows) >= limit else ""
-    return bundle(f"{label}: {plural(len(rows), 'checkpoint')}, newest first{more}", table)
+    intro = f"{label}: {plural(len(chain), 'checkpoint')} on the current branch, newest first"
+    if len(chain) > limit:
+        intro += f" (the newest {limit}; pass --limit N for more)"
+    if len(history) > len(chain):
+        intro += f"; {len(history) - len(chain)} more on branches left by forks"
+    return bundle(intro, table)
 
 
 # -- graph --------------------------------------------------------------------------------------
-def graph_bundle(client: Client, assistant: str, *, xray: bool = False) -> dict[str, str]:
+def graph_bundle(
+    client: Client, assistant: str, *, xray: bool = False, thread: Optional[tuple[str, str]] = None
+) -> dict[str, str]:
+    """The assistant's graph; with ``thread`` (label, thread ID) the last run's path highlighted."""
     from .diagram import graph_bundle as draw
     from .runner import assistant_id
 
+    steps = None
+    if thread is not None:
+        from .checkpoints import branch, last_run_path, load_history
+
+        try:
+            steps = last_run_path(branch(load_history(client, thread[1])))
+        except ThreadNotFound:
+            raise _missing(*thread, client) from None
     # The graph endpoint takes graph names and IDs; a custom assistant's name needs its ID.
-    return draw(client.get_graph(assistant_id(client, assistant), xray=xray), assistant)
+    return draw(client.get_graph(assistant_id(client, assistant), xray=xray), assistant, steps)
 
 
 # -- info ---------------------------------------------------------------------------------------

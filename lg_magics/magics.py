@@ -34,7 +34,14 @@ COMMANDS = (
     "state",
     "history",
     "graph",
+    "rerun",
+    "continue",
+    "store",
 )
+ASSISTANT_ACTIONS = ("create", "update", "versions", "use", "delete")
+STORE_ACTIONS = ("namespaces", "search", "get", "put", "delete")
+#: Commands whose method has another name (``continue`` is a Python keyword).
+METHODS = {"continue": "continue_"}
 
 
 def parse(func: Callable[..., Any], line: str) -> Any:
@@ -121,6 +128,7 @@ class AgentMagics(Magics):
         self.connection = Connection()
         self.background = BackgroundRuns()
         self.views: dict[str, Any] = {}  # the latest view of each thread variable, retired by the next run
+        self.server_flags: dict[str, dict[str, Any]] = {}  # /info "flags" by server URL, read on the first resume
 
     @property
     def user_ns(self) -> dict[str, Any]:
@@ -194,6 +202,13 @@ class AgentMagics(Magics):
     @argument("--quiet", action="store_true", help="Show nothing (no live view, no summary); still bind the result.")
     @argument("--map", metavar="VAR", help="Run the cell once per item of VAR (a list or a DataFrame), as stateless runs.")
     @argument("--concurrency", type=int, metavar="N", help="With --map: runs at once (default: AgentMagics.concurrency, 4).")
+    @argument(
+        "--checkpoint",
+        metavar="STEP_OR_ID",
+        help="Fork: send the cell from this checkpoint of the thread (a step number from %%agent history, or an ID).",
+    )
+    @argument("--interrupt-before", nargs="+", metavar="NODE", help="Breakpoints: pause before these nodes (* for every node).")
+    @argument("--interrupt-after", nargs="+", metavar="NODE", help="Breakpoints: pause after these nodes (* for every node).")
     @line_cell_magic
     def agent(self, line: str, cell: Optional[str] = None) -> None:
         """Talk to a LangGraph Agent Server.
@@ -219,9 +234,14 @@ class AgentMagics(Magics):
             %agent info                                    where the magics are connected, server version
             %agent assistants                              the server's assistants
             %agent threads [--limit N]                     thread variables, then the server's threads
-            %agent state [VAR]                             a thread's values, next nodes, interrupts
-            %agent history [VAR] [--limit N]               a thread's checkpoints, newest first
-            %agent graph ASSISTANT [--xray]                draw the assistant's graph
+            %agent state [VAR] [--checkpoint STEP]         a thread's values, conversation, next nodes
+            %agent state [VAR] --set JSON [--as-node NODE] write values as a new checkpoint
+            %agent history [VAR] [--limit N]               a thread's checkpoints by step, with what each changed
+            %agent rerun [VAR] --checkpoint STEP           re-run from a checkpoint with no new input
+            %agent continue [VAR]                          go on from a breakpoint
+            %agent assistants create|update|versions|use|delete NAME ...
+            %agent store namespaces|search|get|put|delete ...
+            %agent graph ASSISTANT [--xray] [--thread VAR] draw the assistant's graph (and a run's path)
             %agent record CASSETTE [--mode MODE]           record runs, or replay them with no server
             %agent runs                                    background runs of this kernel
             %agent wait [VAR]                              block until a background run ends; bind it
@@ -257,13 +277,29 @@ class AgentMagics(Magics):
                 args, cell, self.user_ns, client=self.client(), schemas=self.input_schemas, defaults=self._defaults(),
                 concurrency=self.concurrency, display=shown, interval=self.update_interval,
             )  # fmt: skip
-        request = build_request(args, cell, self.user_ns, self._defaults())
+        request = self._strict(build_request(args, cell, self.user_ns, self._defaults()))
         if request.command is None and not args.json:
             self.input_schemas.check_text_input(self.client(), request.assistant)
         if args.quiet:
             session = RunSession(self.client(), request, self.user_ns, display=lambda _: None, quiet=True)
         else:
             session = self._session(request, display)
+        return self._launch(session)
+
+    def _strict(self, request: Any) -> Any:
+        """A resume asks the server to refuse answering no waiting interrupt, where /info says it can."""
+        import dataclasses
+
+        if request.command is None:
+            return request
+        url = self.client().url
+        if url not in self.server_flags:
+            self.server_flags[url] = dict((self.client().info() or {}).get("flags") or {})
+        return dataclasses.replace(request, strict_resume=bool(self.server_flags[url].get("strict_resume")))
+
+    def _launch(self, session: Any) -> Any:
+        """Run a session in the foreground, or start it in the background and return."""
+        request = session.request
         if not request.background:
             return session.run()
         session.start()
@@ -303,6 +339,7 @@ class AgentMagics(Magics):
                 # run's fills the slot displayed under its view.
                 close_when_done=True,
                 slot=SummarySlot() if request.background else None,
+                on_continue=(lambda: self._continue_from(session)) if request.thread_var else None,
             )
             if request.thread_var:
                 self.views[request.thread_var] = view
@@ -333,17 +370,32 @@ class AgentMagics(Magics):
         )
         if request.thread_var and self.views.get(request.thread_var) is parent.view:
             del self.views[request.thread_var]  # answered from this view: it stays until the answer's run ends
+        self._start_under(parent, self._strict(request))
+
+    def _start_under(self, parent: Any, request: Any) -> None:
+        """Start a run from a view's button in the background, its view under the parent's."""
         session = self._session(request, lambda _: None)
         session.start()
         parent.view.attach(session.view)
         self.background.add(session).follow_in_background(self.async_client())
+
+    def _continue_from(self, parent: Any) -> None:
+        """The view's Continue button: go on from the breakpoint in the background, under the parent's view."""
+        from .request import thread_request
+
+        request = parent.request
+        follow = thread_request(
+            request.assistant, request.thread_var, "Continue", self._defaults(),
+            interrupt_before=request.interrupt_before, interrupt_after=request.interrupt_after, background=True,
+        )  # fmt: skip
+        self._start_under(parent, follow)
 
     def _command(self, line: str) -> None:
         name, _, rest = line.strip().partition(" ")
         if name in ("", "-h", "--help", "help"):
             print(self.command_list())
             return
-        handler = getattr(self, name) if name in COMMANDS else None
+        handler = getattr(self, METHODS.get(name, name)) if name in COMMANDS else None
         if handler is None:
             raise AgentUsageError(
                 f"{name!r} is not an %agent command ({', '.join(COMMANDS)}). To send a message, "
@@ -355,7 +407,7 @@ class AgentMagics(Magics):
         """Every command with its usage and what it does, from the commands' own parsers."""
         rows = []
         for name in COMMANDS:
-            parser = getattr(self, name).parser
+            parser = getattr(self, METHODS.get(name, name)).parser
             usage = parser.format_usage().strip(": \n")
             rows.append((usage, (parser.description or "").strip().splitlines()[0]))
         width = max(len(usage) for usage, _ in rows)
@@ -428,12 +480,168 @@ class AgentMagics(Magics):
             print(f"Cassette: {connection.cassette.path} ({'replaying' if connection.cassette.replaying else 'recording'})")
 
     @magic_arguments(name="agent assistants")
+    @argument("action", nargs="?", help="create, update, versions, use or delete (each takes --help); none: the table.")
     def assistants(self, line: str) -> None:
-        """The server's assistants: name, graph, version and ID."""
+        """The server's assistants: name, graph, version and ID. With an action, manage them:
+
+        %agent assistants create NAME --graph GRAPH [--config JSON] [--context JSON] [--metadata JSON]
+        %agent assistants update NAME [--config JSON] [--context JSON] [--metadata JSON]   (a new version)
+        %agent assistants versions NAME
+        %agent assistants use NAME --version N   (make version N the latest)
+        %agent assistants delete NAME
+        """
         from .inspection import assistants_bundle
 
-        if parse(self.assistants, line) is not None:
+        action, _, rest = line.strip().partition(" ")
+        if action in ASSISTANT_ACTIONS:
+            getattr(self, f"_assistants_{action}")(rest)
+        elif action and not action.startswith("-"):
+            raise AgentUsageError(f"%agent assistants takes one of {', '.join(ASSISTANT_ACTIONS)}, not {action!r}.")
+        elif parse(self.assistants, line) is not None:
             display(assistants_bundle(self.client()))
+
+    @magic_arguments(name="agent assistants create")
+    @argument("name", help="The new assistant's name (%%agent NAME runs it).")
+    @argument("--graph", required=True, help="The graph it runs, e.g. essay.")
+    @argument("--config", metavar="JSON", help="Its config: a JSON object or a dict variable.")
+    @argument("--context", metavar="JSON", help="Its context: a JSON object or a dict variable.")
+    @argument("--metadata", metavar="JSON", help="Its metadata: a JSON object or a dict variable.")
+    def _assistants_create(self, line: str) -> None:
+        """Create an assistant: a graph with its own config, context and metadata."""
+        from . import assistants
+
+        args = parse(self._assistants_create, line)
+        if args is not None:
+            display(assistants.create(self.client(), args.name, args.graph, self._assistant_fields(args)))
+
+    @magic_arguments(name="agent assistants update")
+    @argument("name", help="The assistant's name or ID.")
+    @argument("--config", metavar="JSON", help="Its new config: a JSON object or a dict variable.")
+    @argument("--context", metavar="JSON", help="Its new context: a JSON object or a dict variable.")
+    @argument("--metadata", metavar="JSON", help="Its new metadata: a JSON object or a dict variable.")
+    def _assistants_update(self, line: str) -> None:
+        """Make a new version of an assistant (it becomes the latest, the one runs use)."""
+        from . import assistants
+
+        args = parse(self._assistants_update, line)
+        if args is not None:
+            display(assistants.update(self.client(), args.name, self._assistant_fields(args)))
+
+    def _assistant_fields(self, args: Any) -> dict[str, Any]:
+        from .request import json_argument
+
+        given = {
+            name: json_argument(getattr(args, name), f"--{name}", self.user_ns) for name in ("config", "context", "metadata")
+        }
+        return {name: value for name, value in given.items() if value is not None}
+
+    @magic_arguments(name="agent assistants versions")
+    @argument("name", help="The assistant's name or ID.")
+    def _assistants_versions(self, line: str) -> None:
+        """An assistant's versions, newest first, with the latest marked."""
+        from . import assistants
+
+        args = parse(self._assistants_versions, line)
+        if args is not None:
+            display(assistants.versions(self.client(), args.name))
+
+    @magic_arguments(name="agent assistants use")
+    @argument("name", help="The assistant's name or ID.")
+    @argument("--version", type=int, required=True, help="The version to make the latest.")
+    def _assistants_use(self, line: str) -> None:
+        """Make an earlier version the latest: runs of the assistant use it from now on."""
+        from . import assistants
+
+        args = parse(self._assistants_use, line)
+        if args is not None:
+            display(assistants.use(self.client(), args.name, args.version))
+
+    @magic_arguments(name="agent assistants delete")
+    @argument("name", help="The assistant's name or ID.")
+    def _assistants_delete(self, line: str) -> None:
+        """Delete an assistant and all its versions."""
+        from . import assistants
+
+        args = parse(self._assistants_delete, line)
+        if args is not None:
+            print(assistants.delete(self.client(), args.name))
+
+    @magic_arguments(name="agent store")
+    @argument("action", help="namespaces, search, get, put or delete (each takes --help).")
+    def store(self, line: str) -> None:
+        """The server's long-term memory store. A namespace is written a/b/c.
+
+        %agent store namespaces [PREFIX]
+        %agent store search NAMESPACE [--query TEXT] [--limit N]
+        %agent store get NAMESPACE KEY
+        %agent store put NAMESPACE KEY JSON
+        %agent store delete NAMESPACE KEY
+        """
+        action, _, rest = line.strip().partition(" ")
+        if action in STORE_ACTIONS:
+            getattr(self, f"_store_{action}")(rest)
+        elif parse(self.store, line) is not None:
+            raise AgentUsageError(f"%agent store takes one of {', '.join(STORE_ACTIONS)}, not {action!r}.")
+
+    @magic_arguments(name="agent store namespaces")
+    @argument("prefix", nargs="?", help="Only namespaces under this one, e.g. users.")
+    def _store_namespaces(self, line: str) -> None:
+        """The store's namespaces."""
+        from .store import namespaces_bundle
+
+        args = parse(self._store_namespaces, line)
+        if args is not None:
+            display(namespaces_bundle(self.client(), args.prefix))
+
+    @magic_arguments(name="agent store search")
+    @argument("namespace", help="A namespace or a prefix of namespaces, e.g. users/ada.")
+    @argument("--query", metavar="TEXT", help="Natural-language search (needs the server's store index; else ignored).")
+    @argument("--limit", type=int, default=10, help="How many items (default: 10).")
+    def _store_search(self, line: str) -> None:
+        """Items in a namespace and the namespaces under it: namespace, key, value."""
+        from .inspection import check_limit
+        from .store import search_bundle
+
+        args = parse(self._store_search, line)
+        if args is not None:
+            display(search_bundle(self.client(), args.namespace, query=args.query, limit=check_limit(args.limit)))
+
+    @magic_arguments(name="agent store get")
+    @argument("namespace", help="The item's namespace, e.g. users/ada.")
+    @argument("key", help="The item's key.")
+    def _store_get(self, line: str) -> None:
+        """One item's value, in full."""
+        from .store import get_bundle
+
+        args = parse(self._store_get, line)
+        if args is not None:
+            display(get_bundle(self.client(), args.namespace, args.key))
+
+    @magic_arguments(name="agent store put")
+    @argument("namespace", help="The item's namespace, e.g. users/ada.")
+    @argument("key", help="The item's key.")
+    @argument("value", help="A JSON object (or a dict variable).")
+    def _store_put(self, line: str) -> None:
+        """Store a value (a JSON object) under a key, replacing what was there."""
+        from .request import json_argument
+        from .store import put
+
+        args = parse(self._store_put, line)
+        if args is not None:
+            value = json_argument(args.value, "The value", self.user_ns)
+            assert value is not None
+            print(put(self.client(), args.namespace, args.key, value))
+
+    @magic_arguments(name="agent store delete")
+    @argument("namespace", help="The item's namespace, e.g. users/ada.")
+    @argument("key", help="The item's key.")
+    def _store_delete(self, line: str) -> None:
+        """Delete an item."""
+        from .store import delete
+
+        args = parse(self._store_delete, line)
+        if args is not None:
+            print(delete(self.client(), args.namespace, args.key))
 
     @magic_arguments(name="agent threads")
     @argument("--limit", type=int, default=10, help="How many of the server's threads to list (default: 10).")
@@ -448,14 +656,34 @@ class AgentMagics(Magics):
 
     @magic_arguments(name="agent state")
     @argument("var", nargs="?", help="A variable holding a thread ID (default: the thread of the last run).")
+    @argument(
+        "--set", dest="values", metavar="JSON", help="Write these values as a new checkpoint (a JSON object or a dict variable)."
+    )
+    @argument("--as-node", metavar="NODE", help="With --set: write as if NODE returned the values (it decides what runs next).")
+    @argument(
+        "--checkpoint",
+        metavar="STEP_OR_ID",
+        help="Show the state at this checkpoint; with --set, write on top of it (a fork).",
+    )
     def state(self, line: str) -> None:
-        """A thread's current values, next nodes and pending interrupts."""
+        """A thread's values, next nodes, conversation and pending interrupts; --set edits them."""
         from .inspection import resolve_thread, state_bundle
 
         args = parse(self.state, line)
-        if args is not None:
-            label, thread_id = resolve_thread(self.user_ns, args.var, self.hidden_names)
-            display(state_bundle(self.client(), label, thread_id))
+        if args is None:
+            return
+        label, thread_id = resolve_thread(self.user_ns, args.var, self.hidden_names)
+        if args.values is None:
+            if args.as_node:
+                raise AgentUsageError("--as-node says who writes the values of --set: add --set JSON.")
+            display(state_bundle(self.client(), label, thread_id, checkpoint=args.checkpoint))
+            return
+        from .checkpoints import edit_state
+        from .request import json_argument
+
+        values = json_argument(args.values, "--set", self.user_ns)
+        assert values is not None
+        display(edit_state(self.client(), label, thread_id, values, as_node=args.as_node, checkpoint=args.checkpoint))
 
     @magic_arguments(name="agent history")
     @argument("var", nargs="?", help="A variable holding a thread ID (default: the thread of the last run).")
@@ -470,16 +698,87 @@ class AgentMagics(Magics):
             label, thread_id = resolve_thread(self.user_ns, args.var, self.hidden_names)
             display(history_bundle(self.client(), label, thread_id, limit=limit))
 
+    def _thread_var(self, var: Optional[str]) -> tuple[str, str]:
+        """(variable, thread ID) for a command that runs on a thread: it binds the variable as a cell would."""
+        from .inspection import resolve_thread
+
+        label, thread_id = resolve_thread(self.user_ns, var, self.hidden_names)
+        if not label.isidentifier() or self.user_ns.get(label) != thread_id:
+            raise AgentUsageError(f"Name the variable that holds the thread (such as essay_thread), not {label!r}.")
+        return label, thread_id
+
+    @magic_arguments(name="agent rerun")
+    @argument("var", nargs="?", help="A variable holding a thread ID (default: the thread of the last run).")
+    @argument(
+        "--checkpoint", required=True, metavar="STEP_OR_ID", help="Where to re-run from: a step from %%agent history, or an ID."
+    )
+    @argument("--assistant", help="Run this assistant (default: the assistant of the thread's last run).")
+    @argument("--interrupt-before", nargs="+", metavar="NODE", help="Pause before these nodes (* for every node).")
+    @argument("--interrupt-after", nargs="+", metavar="NODE", help="Pause after these nodes (* for every node).")
+    @argument("--background", action="store_true", help="Return at once; the run streams into its view.")
+    @argument("--out", metavar="VAR", help="Also bind the result to VAR.")
+    def rerun(self, line: str) -> Any:
+        """Re-run a thread from one of its checkpoints with no new input ("Re-run from here"): the nodes
+        next after that checkpoint run again, on a new branch; the thread variable still names the thread."""
+        from .checkpoints import last_run_defaults, parse_breakpoints
+        from .request import thread_request
+
+        args = parse(self.rerun, line)
+        if args is None:
+            return None
+        var, thread_id = self._thread_var(args.var)
+        client = self.client()
+        assistant = args.assistant or last_run_defaults(client, thread_id, var, self.user_ns)[0]
+        where = f"step {args.checkpoint}" if args.checkpoint.lstrip("-").isdigit() else f"checkpoint {args.checkpoint}"
+        request = thread_request(
+            assistant, var, f"Re-run from {where}", self._defaults(), checkpoint=args.checkpoint,
+            interrupt_before=parse_breakpoints(args.interrupt_before),
+            interrupt_after=parse_breakpoints(args.interrupt_after), background=args.background, out=args.out,
+        )  # fmt: skip
+        return self._launch(self._session(request, display))
+
+    @magic_arguments(name="agent continue")
+    @argument("var", nargs="?", help="A variable holding a thread ID (default: the thread of the last run).")
+    @argument(
+        "--interrupt-before", nargs="+", metavar="NODE", help="New breakpoints before these nodes (default: the last run's)."
+    )
+    @argument("--interrupt-after", nargs="+", metavar="NODE", help="New breakpoints after these nodes (default: the last run's).")
+    @argument("--background", action="store_true", help="Return at once; the run streams into its view.")
+    @argument("--out", metavar="VAR", help="Also bind the result to VAR.")
+    def continue_(self, line: str) -> Any:
+        """Go on from a breakpoint with no new input, with the same assistant and breakpoints as the
+        thread's last run unless new ones are given."""
+        from .checkpoints import check_paused, last_run_defaults, parse_breakpoints
+        from .request import thread_request
+        from .runner import thread_state
+
+        args = parse(self.continue_, line)
+        if args is None:
+            return None
+        var, thread_id = self._thread_var(args.var)
+        client = self.client()
+        check_paused(thread_state(client, thread_id, var), var)
+        assistant, before, after = last_run_defaults(client, thread_id, var, self.user_ns)
+        if args.interrupt_before or args.interrupt_after:
+            before, after = parse_breakpoints(args.interrupt_before), parse_breakpoints(args.interrupt_after)
+        request = thread_request(
+            assistant, var, "Continue", self._defaults(), interrupt_before=before, interrupt_after=after,
+            background=args.background, out=args.out,
+        )  # fmt: skip
+        return self._launch(self._session(request, display))
+
     @magic_arguments(name="agent graph")
     @argument("assistant", help="A graph name (e.g. chat), an assistant name or an assistant ID.")
     @argument("--xray", action="store_true", help="Draw the nodes inside subgraphs too.")
+    @argument("--thread", metavar="VAR", help="Highlight the nodes and edges the last run on this thread went through.")
     def graph(self, line: str) -> None:
-        """Draw an assistant's graph: nodes and edges (dashed: conditional)."""
-        from .inspection import graph_bundle
+        """Draw an assistant's graph: nodes and edges (dashed: conditional); --thread highlights a run's path."""
+        from .inspection import graph_bundle, resolve_thread
 
         args = parse(self.graph, line)
         if args is not None:
-            display(graph_bundle(self.client(), args.assistant, xray=args.xray))
+            thread = resolve_thread(self.user_ns, args.thread, self.hidden_names) if args.thread else None
+            display(graph_bundle(self.client(), args.assistant, xray=args.xray, thread=thread))
 
     @magic_arguments(name="agent record")
     @argument("path", nargs="?", help="The cassette file, e.g. my_notebook.cassette.json next to the notebook.")

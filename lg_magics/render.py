@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from .content import IMAGE, Part, ToolCall
-from .transcript import CANCELLED, ERROR, PENDING, RUNNING, SUCCESS, WAITING, Entry, Transcript, compact
+from .transcript import CANCELLED, ERROR, PAUSED, PENDING, RUNNING, SUCCESS, WAITING, Entry, Transcript, compact
 
 STATUS_LABELS = {
     PENDING: "queued",
@@ -22,6 +22,7 @@ STATUS_LABELS = {
     WAITING: "waiting for input",
     ERROR: "failed",
     CANCELLED: "cancelled",
+    PAUSED: "paused",
 }
 _STATUS_COLORS = {
     PENDING: "#6b7280",
@@ -30,6 +31,7 @@ _STATUS_COLORS = {
     WAITING: "#b45309",
     ERROR: "#b91c1c",
     CANCELLED: "#6b7280",
+    PAUSED: "#b45309",
 }
 
 #: Scoped styles shared by the widget and the summary. Theme variables keep dark themes readable.
@@ -90,11 +92,19 @@ def tokens_text(usage: dict[str, int] | None) -> str:
     return f"{usage.get('input_tokens', 0):,} in, {usage.get('output_tokens', 0):,} out"
 
 
+def run_status(t: Transcript) -> str:
+    """The status as a header says it: a run at a breakpoint says where (``paused before write``), a
+    running one which node runs now when the stream tells (``running respond``)."""
+    if t.status == RUNNING and t.running:
+        return f"running {t.running}"
+    return f"paused {t.paused}" if t.status == PAUSED and t.paused else status_label(t.status)
+
+
 def header_html(t: Transcript, elapsed: float | None = None) -> str:
     parts = [f"<b>{escape(t.assistant)}</b>"]
     parts.append(f"thread <code>{escape(t.thread_var)}</code>" if t.thread_var else "stateless")
     color = _STATUS_COLORS.get(t.status, "#6b7280")
-    parts.append(f'<span class="lgm-badge" style="background:{color}">{escape(status_label(t.status))}</span>')
+    parts.append(f'<span class="lgm-badge" style="background:{color}">{escape(run_status(t))}</span>')
     usage = t.usage
     if usage:
         parts.append(f"tokens {escape(tokens_text(usage))}")
@@ -284,6 +294,6 @@ def transcript_text(t: Transcript) -> str:
     """The whole run as plain text: deterministic for a deterministic graph (no IDs, no timings)."""
     where = f"thread {t.thread_var}" if t.thread_var else "stateless"
     usage = t.usage
-    lines = [f"{t.assistant} · {where} · {status_label(t.status)}" + (f" · tokens {tokens_text(usage)}" if usage else "")]
+    lines = [f"{t.assistant} · {where} · {run_status(t)}" + (f" · tokens {tokens_text(usage)}" if usage else "")]
     lines += [entry_text(e) for e in t.entries if not (e.kind == "message" and e.removed)]
     return "\n".join(lines)

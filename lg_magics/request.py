@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
+from .checkpoints import parse_breakpoints
 from .exceptions import AgentUsageError
 from .interpolate import interpolate
 from .protocol import DEFAULT_STREAM_MODES, MULTITASK_STRATEGIES, STREAM_MODES, run_body
@@ -48,8 +49,21 @@ class RunRequest:
     new_thread: bool = False
     out: Optional[str] = None
     fail: bool = True
+    #: Start from this checkpoint (a step number on the thread's current branch, or an ID): a fork.
+    checkpoint: Optional[str] = None
+    #: Breakpoints: a list of nodes, or "*".
+    interrupt_before: Any = None
+    interrupt_after: Any = None
+    #: Refuse a resume that answers no waiting interrupt (only where the server's /info says it can).
+    strict_resume: bool = False
 
-    def body(self, *, thread: Optional[ThreadUse] = None, assistant_id: Optional[str] = None) -> dict[str, Any]:
+    def body(
+        self,
+        *,
+        thread: Optional[ThreadUse] = None,
+        assistant_id: Optional[str] = None,
+        checkpoint_id: Optional[str] = None,
+    ) -> dict[str, Any]:
         """The RunCreate body. ``thread``: the run creates its thread (``new``), continues one
         (``existing``), or has none (stateless).
 
@@ -79,6 +93,20 @@ class RunRequest:
         )
         if thread == "new":
             body["if_not_exists"] = "create"
+        if thread == "existing" and self.input is None and self.command is None and not checkpoint_id:
+            # Going on from where the thread stands (%agent continue). Aegra refuses a run with neither
+            # input, command nor checkpoint (and fails on an empty command); an empty checkpoint is the
+            # current one to both.
+            body["checkpoint"] = {}
+        if checkpoint_id:
+            # The session resolves ``checkpoint`` to an ID. langgraph-api takes ``checkpoint_id`` or
+            # ``checkpoint``; Aegra only ``checkpoint``.
+            body["checkpoint"] = {"checkpoint_id": checkpoint_id}
+        for key in ("interrupt_before", "interrupt_after"):
+            if getattr(self, key):
+                body[key] = getattr(self, key)
+        if self.command and self.strict_resume:
+            body["strict_resume"] = True
         return body
 
 
@@ -166,6 +194,9 @@ _NOT_WITH_MAP = (
     ("resume", "--resume"),
     ("background", "--background"),
     ("wait", "--wait"),
+    ("checkpoint", "--checkpoint"),
+    ("interrupt_before", "--interrupt-before"),
+    ("interrupt_after", "--interrupt-after"),
 )
 
 
@@ -192,6 +223,15 @@ def check_flags(args: Any) -> None:
         raise AgentUsageError("--multitask applies to thread runs only: drop it or drop --stateless.")
     if args.resume and (args.stateless or args.new):
         raise AgentUsageError("--resume continues the interrupted run on the thread variable's thread: drop --stateless/--new.")
+    checkpoint = getattr(args, "checkpoint", None)
+    if args.stateless and (checkpoint or getattr(args, "interrupt_before", None) or getattr(args, "interrupt_after", None)):
+        raise AgentUsageError(
+            "--checkpoint and breakpoints need the thread's checkpoints: drop --stateless (the thread variable keeps the thread)."
+        )
+    if args.wait and (getattr(args, "interrupt_before", None) or getattr(args, "interrupt_after", None)):
+        raise AgentUsageError("--wait shows only the final values, not where a breakpoint paused the run: drop --wait.")
+    if checkpoint and args.new:
+        raise AgentUsageError("--checkpoint forks the thread in the thread variable, and --new starts another: choose one.")
     if args.background and args.wait:
         raise AgentUsageError("--background streams while you work and --wait blocks: choose one (then %agent wait).")
 
@@ -237,4 +277,35 @@ def build_request(args: Any, cell: str, namespace: Mapping[str, Any], defaults: 
         new_thread=args.new,
         out=check_name(args.out, "--out") if args.out else None,
         fail=defaults.fail and not args.no_fail,
+        checkpoint=getattr(args, "checkpoint", None),
+        interrupt_before=parse_breakpoints(getattr(args, "interrupt_before", None)),
+        interrupt_after=parse_breakpoints(getattr(args, "interrupt_after", None)),
+    )
+
+
+def thread_request(
+    assistant: str,
+    thread_var: str,
+    shown: str,
+    defaults: CellDefaults = CellDefaults(),
+    *,
+    checkpoint: Optional[str] = None,
+    interrupt_before: Any = None,
+    interrupt_after: Any = None,
+    background: bool = False,
+    out: Optional[str] = None,
+) -> RunRequest:
+    """A run with no new input on a thread (``%agent rerun``, ``%agent continue``): it goes on from
+    the thread's current checkpoint, or from ``checkpoint``. ``shown`` is what its view says it is."""
+    return RunRequest(
+        assistant=assistant,
+        shown_input=shown,
+        stream_modes=defaults.stream_modes,
+        background=background,
+        thread_var=thread_var,
+        out=check_name(out, "--out") if out else None,
+        fail=defaults.fail,
+        checkpoint=checkpoint,
+        interrupt_before=interrupt_before,
+        interrupt_after=interrupt_after,
     )

@@ -31,7 +31,7 @@ from .render import transcript_text
 from .request import RunRequest
 from .result import RunResult
 from .styles import summary_html
-from .transcript import ERROR, Transcript
+from .transcript import ERROR, PAUSED, SUCCESS, Transcript
 from .variables import thread_in
 
 if TYPE_CHECKING:
@@ -114,13 +114,17 @@ class RunSession:
             thread_var=request.thread_var,
             modes=() if request.wait else request.stream_modes,
         )
-        self.transcript.add_input(request.shown_input, role="resume" if request.command else "human")
+        if request.input is None and request.command is None:
+            self.transcript.note(request.shown_input)  # a run with no input: rerun, continue
+        else:
+            self.transcript.add_input(request.shown_input, role="resume" if request.command else "human")
         self.view: Any = None
         self.thread_id: Optional[str] = None  # the run's thread; a stateless background run's own
         self.is_new = False
         self.temporary = False  # a stateless background run's own thread, deleted at the end
         self.follower: Optional[Follower] = None
         self.result: Optional[RunResult] = None
+        self.checkpoint_id: Optional[str] = None  # request.checkpoint resolved on the thread
 
     @property
     def run_id(self) -> Optional[str]:
@@ -147,7 +151,13 @@ class RunSession:
                 f"Nothing to resume: {request.thread_var} holds no thread. Run %%agent {request.assistant} first."
             )
         if existing is None or request.new_thread:
+            if request.checkpoint:
+                raise AgentUsageError(
+                    f"--checkpoint forks the thread in {request.thread_var}, which holds none yet: "
+                    f"run %%agent {request.assistant} first."
+                )
             self.thread_id, self.is_new = str(uuid.uuid4()), True
+            self._plan_time_travel()
             return
         state = thread_state(self.client, existing, request.thread_var)
         if request.command and not state.get("interrupts"):
@@ -156,6 +166,28 @@ class RunSession:
             )
         self.thread_id = existing
         self.transcript.hidden |= message_ids(state)
+        self._plan_time_travel()
+
+    def _plan_time_travel(self) -> None:
+        """Name the checkpoint to fork from and check the breakpoints: the server would silently
+        start from the newest checkpoint, or never stop, for names it does not know."""
+        from . import checkpoints
+
+        request = self.request
+        label = request.thread_var or "the thread"
+        if request.checkpoint and self.thread_id:
+            found = checkpoints.resolve(self.client, self.thread_id, request.checkpoint, label)
+            if request.input is None and request.command is None and not found.get("next"):
+                step = checkpoints.step_of(found)
+                raise AgentUsageError(
+                    f"Step {step} of {label} is where a run ended: nothing runs from it. Re-run from an "
+                    f"earlier step (its next column names a node): %agent history {label}."
+                )
+            self.checkpoint_id = checkpoints.checkpoint_id(found)
+        if isinstance(request.interrupt_before, list) or isinstance(request.interrupt_after, list):
+            nodes = checkpoints.graph_nodes(self.client, self.assistant_id or request.assistant)
+            checkpoints.check_nodes(request.interrupt_before, nodes, "--interrupt-before")
+            checkpoints.check_nodes(request.interrupt_after, nodes, "--interrupt-after")
 
     def _start(self, start: Callable[[dict[str, Any]], Any]) -> Any:
         """Call ``start`` with the run's body, resolving an assistant *name* the first time the server
@@ -165,6 +197,7 @@ class RunSession:
             return self.request.body(
                 thread="new" if self.is_new else ("existing" if self.thread_id else None),
                 assistant_id=self.assistant_id,
+                checkpoint_id=self.checkpoint_id,
             )
 
         try:
@@ -286,7 +319,12 @@ class RunSession:
         error = (thread or {}).get("error")
         if isinstance(error, dict) and not self.transcript.error:
             self.transcript.fail(error)
-        self.transcript.finish(follower.status if follower else None, state)
+        status = follower.status if follower else None
+        if status == "interrupted" and self._breakpoints and state and state.get("next"):
+            status = None  # Aegra ends a run that stopped at a breakpoint "interrupted": it was not cancelled
+        self.transcript.finish(status, state)
+        if state and self.transcript.status == SUCCESS and state.get("next") and not state.get("interrupts"):
+            self._paused(state)
         self.redraw()
         if self.temporary and thread_id is not None:
             self.temporary = False
@@ -294,6 +332,25 @@ class RunSession:
                 yield ("delete_thread", thread_id)
             except ServerError:
                 pass  # already gone
+
+    @property
+    def _breakpoints(self) -> bool:
+        return bool(self.request.interrupt_before or self.request.interrupt_after)
+
+    def _paused(self, state: dict[str, Any]) -> None:
+        """The run stopped at a breakpoint: the thread has nodes to run and nothing to answer."""
+        from .checkpoints import pause_point
+        from .inspection import values_summary
+
+        updates = [e.node for e in self.transcript.entries if e.kind == "update" and e.node]
+        where = pause_point(
+            state["next"], self.request.interrupt_before, self.request.interrupt_after, updates[-1] if updates else None
+        )
+        self.transcript.status = PAUSED
+        self.transcript.paused = where
+        self.transcript.note(f"Paused {where}. State: {values_summary(state.get('values'), 100)}")
+        var = self.request.thread_var or ""
+        self.transcript.note(f"%agent continue {var} goes on; %agent state {var} --set JSON edits the state first.")
 
     # -- control and outcome ---------------------------------------------------------------------
     def cancel(self) -> None:

@@ -28,7 +28,9 @@ from .protocol import Event
 #: Statuses, in the words the views use. A run at an interrupt "waits"; the
 #: server calls a cancelled run "interrupted", we call it "cancelled".
 PENDING, RUNNING, SUCCESS, WAITING, ERROR, CANCELLED = "pending", "running", "success", "waiting", "error", "cancelled"
-FINAL_STATUSES = (SUCCESS, WAITING, ERROR, CANCELLED)
+#: A run that stopped at a breakpoint (--interrupt-before/--interrupt-after): ``Transcript.paused`` says where.
+PAUSED = "paused"
+FINAL_STATUSES = (SUCCESS, WAITING, ERROR, CANCELLED, PAUSED)
 _SERVER_STATUS = {"success": SUCCESS, "error": ERROR, "timeout": ERROR, "interrupted": CANCELLED}
 _ROLES = {"human": "human", "user": "human", "ai": "ai", "assistant": "ai", "tool": "tool", "system": "system"}
 
@@ -129,6 +131,8 @@ class Transcript:
     error: Optional[dict[str, Any]] = None
     hidden: set[str] = field(default_factory=set)
     events: int = 0
+    paused: str = ""  # "before write", "after outline"
+    running: str = ""  # the node running now, as far as the stream tells (its tokens, its task)
     _by_id: dict[str, Entry] = field(default_factory=dict, repr=False)
     _nodes: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # metadata that came before its message
     _open: dict[str, Entry] = field(default_factory=dict, repr=False)  # the message each model call is streaming
@@ -242,6 +246,7 @@ class Transcript:
             pending = state.get("interrupts") or []
             if pending and not self.interrupts:
                 self._add_interrupts(pending)
+        self.running = ""
         for entry in self.entries:
             # Legacy ``messages`` mode never completes a streamed message, and a cancelled run
             # stops mid-message: either way the text is all there will be.
@@ -279,6 +284,7 @@ class Transcript:
         meta = data[1] if len(data) > 1 and isinstance(data[1], dict) else {}
         node = _node_name(meta.get("langgraph_node", ""), ns)
         if str(message.get("type", "")).endswith("Chunk"):
+            self.running = node or self.running  # the node whose model streams is the node running now
             self._chunk(message, meta, node, _slot(meta, ns))
         else:
             self._whole(message, node=node, slot=_slot(meta, ns), meta=meta)
@@ -291,6 +297,8 @@ class Transcript:
                 self._add_interrupts(value or [])
                 continue
             label = _node_name(node, ns)
+            if self.running == label:
+                self.running = ""  # its update is its end
             for values in value if isinstance(value, list) else [value]:  # a node that returned several updates
                 others = self._writes(values, label) if isinstance(values, dict) else {} if values is None else {"result": values}
                 self.entries.append(Entry("update", node=label, data=others))
@@ -364,6 +372,10 @@ class Transcript:
                 text = f"task {name} failed: {payload['error']}" if payload.get("error") else f"task {name} finished"
             else:
                 text = f"task {name} started"
+            if text.endswith("started"):
+                self.running = name
+            elif self.running == name:
+                self.running = ""
         else:
             text = f"debug {kind} step {data.get('step')} {payload.get('name', '')}".rstrip()
         if others and "updates" not in self.modes:  # with updates, the node's update line says it

@@ -30,7 +30,7 @@ from functools import lru_cache
 from typing import Any, Callable, Optional
 
 from .render import STYLE, entry_html, escape, header_html, message_head_html, streaming_text
-from .transcript import WAITING, Entry, Transcript
+from .transcript import PAUSED, WAITING, Entry, Transcript
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -209,6 +209,7 @@ class RunView:
         clock: Callable[[], float] = time.monotonic,
         on_stop: Optional[Callable[[], None]] = None,
         on_resume: Optional[Callable[[str], None]] = None,
+        on_continue: Optional[Callable[[], None]] = None,
         later: Optional[Callable[[float, Callable[[], None]], Any]] = None,
         close_when_done: bool = False,
         slot: Optional[SummarySlot] = None,
@@ -218,6 +219,7 @@ class RunView:
         self.transcript = transcript
         self.on_stop = on_stop
         self.on_resume = on_resume
+        self.on_continue = on_continue  # a run paused at a breakpoint: the Continue button
         self.interval = interval
         self.clock = clock
         self.close_when_done = close_when_done  # a summary follows the run (or fills its slot): the view goes
@@ -364,13 +366,16 @@ class RunView:
         self.flush()
 
     def _sync_controls(self) -> None:
-        """A Stop button while a background run goes on; a resume field when it waits at an interrupt."""
+        """A Stop button while a background run goes on; a resume field when it waits at an interrupt;
+        a Continue button when it is paused at a breakpoint."""
         status = self.transcript.status
         wanted = (
             "stop"
             if self.on_stop and not self.transcript.finished
             else "resume"
             if self.on_resume and status == WAITING
+            else "continue"
+            if self.on_continue and status == PAUSED
             else None
         )
         if wanted == self._controls_for:
@@ -378,9 +383,25 @@ class RunView:
         self._controls_for = wanted
         for child in self.controls.children:
             child.close()
-        self.controls.children = (
-            self._stop_controls() if wanted == "stop" else self._resume_controls() if wanted == "resume" else ()
-        )
+        controls = {"stop": self._stop_controls, "resume": self._resume_controls, "continue": self._continue_controls}
+        self.controls.children = controls[wanted]() if wanted else ()
+
+    def _continue_controls(self) -> tuple[Any, ...]:
+        import ipywidgets as widgets
+
+        button = widgets.Button(description="Continue", icon="play", button_style="warning", tooltip="%agent continue")
+        button.add_class("lgm-continue-button")
+
+        def go_on(_: Any) -> None:
+            button.disabled = True
+            if self._call(self.on_continue):
+                self.on_continue = None  # the continued run shows below, with its own controls
+                self._sync_controls()
+            else:
+                button.disabled = False
+
+        button.on_click(go_on)
+        return (button,)
 
     def _stop_controls(self) -> tuple[Any, ...]:
         import ipywidgets as widgets

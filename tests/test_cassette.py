@@ -312,7 +312,7 @@ def test_serve_in_replay_starts_nothing_and_prints_the_recorded_line(
     assert shell.summary() == recorded
     shell.line("stop")
     assert capsys.readouterr().out == first
-    assert f"Agent Server ready at {server.url} with graphs: chat, slow_chat, approval, tools, boom, agent." in first
+    assert f"Agent Server ready at {server.url} with graphs: chat, slow_chat, approval, tools, boom, agent, essay." in first
 
 
 def test_cassette_from_the_environment(

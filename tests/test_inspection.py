@@ -77,7 +77,7 @@ def test_threads_limit_is_checked(shell) -> None:
 def test_state_of_the_last_run_and_of_a_variable(shell) -> None:
     shell.cell("chat", SEED)
     shell.line("state")
-    assert plain(shell).splitlines() == [
+    assert plain(shell).splitlines()[:6] == [
         "chat_thread: idle · step 1 · next: none",
         "key        value",
         "---------  -----------------------------------------------------------------------------------------------",
@@ -142,13 +142,13 @@ def test_history_is_newest_first_and_sends_a_limit(shell) -> None:
     shell.cell("chat", "What is my name and how old am I?")
     shell.line("history")
     lines = plain(shell).splitlines()
-    assert lines[0] == "chat_thread: 6 checkpoints, newest first"
+    assert lines[0] == "chat_thread: 6 checkpoints on the current branch, newest first"
     steps = [line.split()[0] for line in lines[3:]]
     assert steps == ["4", "3", "2", "1", "0", "-1"]  # the server alone would send 1
-    assert lines[3].split()[1:3] == ["loop", "-"] and "user_name: Bagatur, user_age: 26; 4 messages, last [ai] You…" in lines[3]
+    assert lines[3].split()[1] == "respond" and "+1 message [ai] Your name is" in lines[3]
     shell.line("history chat_thread --limit 2")
     lines = plain(shell).splitlines()
-    assert lines[0] == "chat_thread: 2 checkpoints, newest first (pass --limit N for more)"
+    assert lines[0] == "chat_thread: 6 checkpoints on the current branch, newest first (the newest 2; pass --limit N for more)"
     assert [line.split()[0] for line in lines[3:]] == ["4", "3"]
     shell.line("history chat_thread --limit 1")
     assert plain(shell).splitlines()[0] == "chat_thread: 1 checkpoint, newest first (pass --limit N for more)"
@@ -183,7 +183,7 @@ def test_info_shows_version_url_and_never_the_key(shell, server, monkeypatch: py
     lines = out.replace("\x1b[2K\r", "").splitlines()
     assert lines[0] == f"URL: {server.url}"
     assert lines[1].startswith("Server: langgraph-api 0.") and ", langgraph 1." in lines[1]
-    assert lines[2] == "Graphs: agent, approval, boom, chat, slow_chat, tools"
+    assert lines[2] == "Graphs: agent, approval, boom, chat, essay, slow_chat, tools"
     assert lines[3] == "API key: from LANGGRAPH_API_KEY (never shown)"
     assert lines[4:6] == ["Default assistant: none", "Stream modes: messages-tuple updates"]
     assert secret not in out

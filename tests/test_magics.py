@@ -156,7 +156,7 @@ def test_no_fail_keeps_the_cell_going(shell) -> None:
 
 def test_unknown_assistant_lists_the_available_ones(shell, client: Client) -> None:
     names = ", ".join(sorted(a["name"] for a in client.search_assistants()))
-    assert names.startswith("agent, approval, boom, chat, slow_chat, tools")  # the demo set, at least
+    assert names.startswith("agent, approval, boom, chat, essay, slow_chat, tools")  # the demo set, at least
     with pytest.raises(AssistantNotFound) as info:
         shell.cell("nope", SEED)
     assert str(info.value) == f"No assistant 'nope' on {client.url}. Available: {names}."
@@ -164,7 +164,7 @@ def test_unknown_assistant_lists_the_available_ones(shell, client: Client) -> No
 
 
 def test_unknown_assistant_id_is_not_found(shell) -> None:
-    with pytest.raises(AssistantNotFound, match="Available: agent, approval, boom, chat, slow_chat, tools"):
+    with pytest.raises(AssistantNotFound, match="Available: agent, approval, boom, chat, essay, slow_chat, tools"):
         shell.cell(str(uuid.uuid4()), SEED)
 
 

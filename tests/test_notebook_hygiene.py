@@ -33,7 +33,7 @@ SANITIZE = ROOT / "notebooks" / "nbval-sanitize.cfg"
 SECRET = "lgm-test-secret-XYZ-9f8e7d6c5b4a3210"
 #: Notebooks whose every request goes through the magics (no SDK calls, no nested kernels): they must
 #: replay from their cassette with no server at all.
-REPLAYABLE = ("quickstart.ipynb", "streaming_modes.ipynb")
+REPLAYABLE = ("quickstart.ipynb", "streaming_modes.ipynb", "time_travel.ipynb")
 
 
 def _script() -> Any:

@@ -55,7 +55,7 @@ def test_agent_server_runs_once_for_the_session_and_stops_after(tmp_path: Path) 
     done = _pytest(tmp_path, "--agent-server", "demo", "--agent-record-mode", "replay", "test_inner.py")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "lg_magics: Agent Server at http://127.0.0.1:" in done.stdout
-    assert "with graphs: chat, slow_chat, approval, tools, boom, agent" in done.stdout
+    assert "with graphs: chat, slow_chat, approval, tools, boom, agent, essay" in done.stdout
     assert (tmp_path / "mode.txt").read_text() == "replay"
     with pytest.raises(httpx.TransportError):  # stopped with the session
         httpx.get((tmp_path / "url.txt").read_text() + "/ok")
@@ -79,7 +79,7 @@ def test_serve_uses_the_session_server_and_stop_leaves_it_running(
     # The same lines as when the notebook starts and stops its own server.
     printed = [line for line in capsys.readouterr().out.replace("\x1b[2K", "").splitlines() if line]  # no terminal codes
     assert printed == [
-        f"Agent Server ready at {server.url} with graphs: chat, slow_chat, approval, tools, boom, agent. Stop it with %agent stop.",
+        f"Agent Server ready at {server.url} with graphs: chat, slow_chat, approval, tools, boom, agent, essay. Stop it with %agent stop.",
         "Stopped the embedded Agent Server.",
     ]
     assert magics.connection.server is None

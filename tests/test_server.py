@@ -31,7 +31,7 @@ def test_start_on_given_port_then_stop(tmp_path: Path) -> None:
     try:
         assert embedded.start() == f"http://127.0.0.1:{port}"
         assert httpx.get(f"{embedded.url}/ok").json()["ok"] is True
-        assert embedded.graphs == ["chat", "slow_chat", "approval", "tools", "boom", "agent"]
+        assert embedded.graphs == ["chat", "slow_chat", "approval", "tools", "boom", "agent", "essay"]
         # Logs and persistence live in the server's own folder, never next to the graphs.
         assert embedded.log_path and embedded.log_path.parent != DEMO_CONFIG.parent
         assert not (DEMO_CONFIG.parent / ".langgraph_api").exists()
@@ -96,7 +96,7 @@ def test_serve_and_stop_magics(shell, capsys) -> None:
     try:
         shell.line(f"serve --port {port}")
         assert (
-            f"Agent Server ready at http://127.0.0.1:{port} with graphs: chat, slow_chat, approval, tools, boom, agent."
+            f"Agent Server ready at http://127.0.0.1:{port} with graphs: chat, slow_chat, approval, tools, boom, agent, essay."
             in capsys.readouterr().out
         )
         shell.cell("chat --stateless", "Hello! My name is Ada.")
@@ -115,7 +115,7 @@ def test_without_connection_the_embedded_server_starts_on_first_use(shell, capsy
     try:
         shell.cell("chat --stateless", "Hello! My name is Ada.")
         assert (
-            "Started the embedded Agent Server with the demo graphs (chat, slow_chat, approval, tools, boom, agent)."
+            "Started the embedded Agent Server with the demo graphs (chat, slow_chat, approval, tools, boom, agent, essay)."
             in capsys.readouterr().out
         )
         assert magics.connection.server is not None and magics.url == magics.connection.server.url

@@ -26,6 +26,12 @@ Real LangGraph graphs with no LLM, no network and no key:
     ``langchain-anthropic`` streams (``--context '{"provider": "openai"}'``: OpenAI Responses,
     ``deepseek``, ``v1``): reasoning, a short answer, parallel streamed tool calls (the weather of
     each city asked about, and an air-quality tool that always fails), usage and a model name.
+``essay``
+    ``outline`` (a ``plan`` of three points about the topic the cell names) ->
+    ``write`` (a ``draft`` and its ``words``) -> ``shorten`` when ``words`` is
+    over ``max_words`` (default 12) -> ``publish`` (the draft as an AI
+    message). State beyond messages and a branch: for forking, state edits
+    and breakpoints.
 """
 
 from __future__ import annotations
@@ -348,5 +354,57 @@ agent_graph = (
     .add_edge(START, "model")
     .add_conditional_edges("model", tools_condition, ["tools", END])
     .add_edge("tools", "model")
+    .compile()
+)
+
+
+class EssayState(MessagesState, total=False):
+    topic: str
+    plan: list[str]
+    draft: str
+    words: int
+    max_words: int
+
+
+def _essay_topic(state: EssayState) -> str:
+    last = next((m for m in reversed(state.get("messages") or []) if isinstance(m, HumanMessage)), None)
+    return (_text(last) if last is not None else state.get("topic") or "notebooks").strip().rstrip(".!?")
+
+
+def outline(state: EssayState) -> dict:
+    topic = _essay_topic(state)
+    return {"topic": topic, "plan": [f"why {topic} matters", f"how {topic} works", f"what comes next for {topic}"]}
+
+
+def write(state: EssayState) -> dict:
+    draft = " ".join(f"{point[0].upper()}{point[1:]}." for point in state.get("plan") or [])
+    return {"draft": draft, "words": len(draft.split())}
+
+
+def too_long(state: EssayState) -> str:
+    return "shorten" if state.get("words", 0) > state.get("max_words", 12) else "publish"
+
+
+def shorten(state: EssayState) -> dict:
+    words = (state.get("draft") or "").split()[: state.get("max_words", 12)]
+    draft = " ".join(words).rstrip(".") + "…"
+    return {"draft": draft, "words": len(words)}
+
+
+def publish(state: EssayState) -> dict:
+    return {"messages": [AIMessage(content=state.get("draft") or "")]}
+
+
+essay = (
+    StateGraph(EssayState)
+    .add_node("outline", outline)
+    .add_node("write", write)
+    .add_node("shorten", shorten)
+    .add_node("publish", publish)
+    .add_edge(START, "outline")
+    .add_edge("outline", "write")
+    .add_conditional_edges("write", too_long, ["shorten", "publish"])
+    .add_edge("shorten", "publish")
+    .add_edge("publish", END)
     .compile()
 )
