@@ -404,13 +404,14 @@ class AgentMagics(Magics):
         handler(rest)
 
     def command_list(self) -> str:
-        """Every command with its usage and what it does, from the commands' own parsers."""
+        """Every command with its usage and what it does, one line each, from the commands' own parsers."""
         rows = []
         for name in COMMANDS:
             parser = getattr(self, METHODS.get(name, name)).parser
-            usage = parser.format_usage().strip(": \n")
-            rows.append((usage, (parser.description or "").strip().splitlines()[0]))
-        width = max(len(usage) for usage, _ in rows)
+            usage = " ".join(parser.format_usage().strip(": \n").split())
+            what = " ".join((parser.description or "").split())
+            rows.append((usage, what.split(". ")[0].rstrip(".") + "."))
+        width = min(max(len(usage) for usage, _ in rows), 48)
         lines = ["%agent COMMAND (each takes --help):"]
         lines += [f"  {usage:<{width}}  {what}" for usage, what in rows]
         lines.append("%%agent ASSISTANT sends the cell to an assistant and streams the run; %%agent? shows its flags.")

@@ -151,7 +151,9 @@ def test_history_is_newest_first_and_sends_a_limit(shell) -> None:
     assert lines[0] == "chat_thread: 6 checkpoints on the current branch, newest first (the newest 2; pass --limit N for more)"
     assert [line.split()[0] for line in lines[3:]] == ["4", "3"]
     shell.line("history chat_thread --limit 1")
-    assert plain(shell).splitlines()[0] == "chat_thread: 1 checkpoint, newest first (pass --limit N for more)"
+    assert plain(shell).splitlines()[0] == (
+        "chat_thread: 6 checkpoints on the current branch, newest first (the newest 1; pass --limit N for more)"
+    )
 
 
 def test_graph_by_name_id_and_custom_assistant(shell, client: Client, custom_assistant) -> None:

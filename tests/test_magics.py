@@ -14,6 +14,7 @@ from lg_magics.exceptions import (
     ServerUnreachable,
     ThreadNotFound,
 )
+from lg_magics.magics import COMMANDS
 from lg_magics.result import RunResult
 from lg_magics.server import free_port
 
@@ -231,7 +232,7 @@ def test_agent_alone_or_with_help_lists_the_commands(shell, capsys, line) -> Non
     out = capsys.readouterr().out
     lines = out[out.index("%agent COMMAND") :].splitlines()  # after clear_output's escape codes
     assert lines[0] == "%agent COMMAND (each takes --help):"
-    assert len(lines) == 2 + 13
+    assert len(lines) == 2 + len(COMMANDS)
     assert any(
         line.split() == ["%agent", "history", "[--limit", "LIMIT]", "[var]", "A", "thread's", "checkpoints,", "newest", "first."]
         for line in lines
