@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from .exceptions import AgentUsageError
+from .exceptions import AgentUsageError, Interrupted
 
 if TYPE_CHECKING:
     from .client import AsyncClient
@@ -69,7 +69,9 @@ class BackgroundRun:
                 session.follow()
             except KeyboardInterrupt:
                 resume()  # stop waiting, not the run: hand it back to a task
-                raise
+                raise Interrupted(
+                    f"stopped waiting; {self.name} goes on in the background (%agent cancel {self.name} stops it)"
+                ) from None
         return session.bind(fail=session.request.fail)
 
 

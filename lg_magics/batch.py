@@ -14,6 +14,7 @@ is dropped.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import threading
 import time
@@ -23,7 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from .exceptions import AgentError, AgentUsageError, RunFailed
+from .exceptions import AgentError, AgentUsageError, Interrupted, RunFailed
 from .render import status_label
 from .request import CellDefaults, RunRequest
 from .result import RunResult
@@ -214,10 +215,12 @@ class Batch:
         try:
             self._collect(futures, progress)
         except KeyboardInterrupt:
-            self.stop.set()  # the running ones hang up at their next event
+            self.stop.set()  # the running ones hang up at their next event, which cancels them
             pool.shutdown(wait=False, cancel_futures=True)
-            self._finish(futures, progress)
-            raise
+            done = sum(1 for r in self.results if r is not None)
+            with contextlib.suppress(KeyboardInterrupt):
+                self._finish(futures, progress)
+            raise Interrupted(f"{len(self.requests) - done} of {len(self.requests)} runs cancelled") from None
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         return self._finish(futures, progress)

@@ -63,6 +63,15 @@ class StreamInterrupted(AgentError):
     """The connection to a running stream dropped and could not be resumed."""
 
 
+class StreamStalled(StreamInterrupted):
+    """The run stream brought nothing for a while, not even the server's heartbeat."""
+
+
+class Interrupted(AgentError, KeyboardInterrupt):
+    """The kernel was interrupted: one line says what became of the run, and the cell ends
+    as interrupted (it is a ``KeyboardInterrupt``) without an internal traceback."""
+
+
 class EmbeddedServerError(AgentError):
     """The embedded Agent Server could not start or is not installed."""
 

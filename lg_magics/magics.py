@@ -225,12 +225,20 @@ class AgentMagics(Magics):
             %agent wait [VAR]                              block until a background run ends; bind it
             %agent cancel [VAR]                            cancel a background run on the server
         """
-        if cell is None:
-            return self._command(line)
-        args = parse(self.agent, line)
-        if args is None:
-            return None
-        self._run_cell(args, cell)
+        from .exceptions import Interrupted
+
+        try:
+            if cell is None:
+                return self._command(line)
+            args = parse(self.agent, line)
+            if args is None:
+                return None
+            self._run_cell(args, cell)
+        except Interrupted:
+            raise
+        except KeyboardInterrupt:
+            # Wherever else an interrupt lands (a command, a check before the run): one line.
+            raise Interrupted("stopped before it finished") from None
         return None
 
     def _defaults(self) -> Any:

@@ -90,18 +90,14 @@ class EventCursor:
         return self.previous_id or "-1"
 
 
+#: What a run stream yields for bytes that bring no event (the server's heartbeat, every 5 s):
+#: the server is there, the run is silent.
+HEARTBEAT = Event(":heartbeat", None)
+
 #: Seconds to wait before each reconnection attempt (like the official SDK: doubling, capped at 5 s).
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0, 5.0)
 #: Run statuses that mean a stream's clean end was a drop, not the run's end.
 ACTIVE_STATUSES = ("pending", "running")
-
-
-def decode_event(name: str, data: str, event_id: Optional[str]) -> Event:
-    try:
-        decoded = json.loads(data) if data else None
-    except json.JSONDecodeError:
-        decoded = data
-    return Event(name or "message", decoded, event_id or None)
 
 
 def api_keys_from_env(environ: Optional[Mapping[str, str]] = None) -> list[tuple[str, str]]:

@@ -78,6 +78,8 @@ def header_html(t: Transcript, elapsed: float | None = None) -> str:
     parts.append(f'<span class="lgm-badge" style="background:{color}">{escape(status_label(t.status))}</span>')
     if elapsed is not None:
         parts.append(f"{elapsed:.1f} s")
+    if t.silent and not t.finished:
+        parts.append(f"no event for {t.silent} s")
     return '<div class="lgm-header">' + " · ".join(parts) + "</div>"
 
 

@@ -15,6 +15,8 @@ from .settings import check_concurrency
 from .variables import DEFAULT_PATTERN, check_name, thread_var_name
 
 ThreadUse = Literal["new", "existing"]
+#: Where a thread run's metadata carries the id of the request that created it.
+REQUEST_KEY = "lg_magics_request"
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,9 @@ class RunRequest:
     out: Optional[str] = None
     fail: bool = True
 
-    def body(self, *, thread: Optional[ThreadUse] = None, assistant_id: Optional[str] = None) -> dict[str, Any]:
+    def body(
+        self, *, thread: Optional[ThreadUse] = None, assistant_id: Optional[str] = None, request_id: Optional[str] = None
+    ) -> dict[str, Any]:
         """The RunCreate body. ``thread``: the run creates its thread (``new``), continues one
         (``existing``), or has none (stateless).
 
@@ -57,7 +61,8 @@ class RunRequest:
         thread has no id to cancel by, and ``--wait`` has no stream to rejoin: the server cancels
         those when we hang up. ``on_disconnect`` is always said: servers differ in their default.
         A stateless stream also carries ``values``: its thread is gone after the run, so the stream
-        is the only place for its final state and interrupts."""
+        is the only place for its final state and interrupts. A thread run's metadata carries
+        ``request_id``, which finds the run when an interrupt came before the server answered."""
         modes = None
         if not self.wait:
             modes = list(self.stream_modes)
@@ -70,7 +75,7 @@ class RunRequest:
             stream_modes=modes,
             config=self.config,
             context=self.context,
-            metadata=self.metadata,
+            metadata={**(self.metadata or {}), REQUEST_KEY: request_id} if thread and request_id else self.metadata,
             multitask_strategy=None if self.stateless else self.multitask,
             stream_resumable=thread is not None and not self.wait,
             on_disconnect="cancel" if thread is None or self.wait else "continue",

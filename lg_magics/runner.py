@@ -18,23 +18,41 @@ async drivers perform them with their own client.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
+import time
 import uuid
 from collections.abc import Generator, MutableMapping
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from .exceptions import AgentError, AgentUsageError, AssistantNotFound, RunFailed, ServerError, StreamInterrupted, ThreadNotFound
+from .exceptions import (
+    AgentError,
+    AgentUsageError,
+    AssistantNotFound,
+    Interrupted,
+    RunFailed,
+    ServerError,
+    ServerUnreachable,
+    StreamInterrupted,
+    ThreadNotFound,
+)
 from .follow import Follower
-from .protocol import Event, is_uuid
+from .protocol import ACTIVE_STATUSES, HEARTBEAT, Event, is_uuid
 from .render import transcript_html, transcript_text
-from .request import RunRequest
+from .request import REQUEST_KEY, RunRequest
 from .result import RunResult
 from .transcript import ERROR, Transcript
 from .variables import thread_in
 
 if TYPE_CHECKING:
     from .client import AsyncClient, Client
+
+#: Seconds without an event before the live view says "no event for N s".
+SILENCE_NOTICE = 10.0
+#: After an interrupt that came before the server answered: how long to look for the run the
+#: request created (the server may still be creating it).
+FIND_RUN_FOR = 2.0
 
 Display = Callable[[Any], None]
 #: A call the end of a run needs: a client method name and the thread it is about.
@@ -117,6 +135,9 @@ class RunSession:
         self.temporary = False  # a stateless background run's own thread, deleted at the end
         self.follower: Optional[Follower] = None
         self.result: Optional[RunResult] = None
+        self.request_id = str(uuid.uuid4())
+        self.lock = threading.Lock()  # events and the silence watch redraw the view in turn
+        self.last_event = time.monotonic()
 
     @property
     def run_id(self) -> Optional[str]:
@@ -161,6 +182,7 @@ class RunSession:
             return self.request.body(
                 thread="new" if self.is_new else ("existing" if self.thread_id else None),
                 assistant_id=self.assistant_id,
+                request_id=self.request_id,
             )
 
         try:
@@ -173,31 +195,45 @@ class RunSession:
 
     def _accepted(self, run_id: Optional[str], *, view: bool = True) -> None:
         """The server took the run: record where it is, bind the thread variable, show the view."""
-        self.transcript.thread_id = None if self.temporary else self.thread_id
         self.transcript.run_id = run_id
-        if self.thread_id and self.request.thread_var and not self.temporary:
-            self.namespace[self.request.thread_var] = self.thread_id
+        self._bind_thread()
         if view and self.make_view is not None and self.view is None:
             self.view = self.make_view(self.transcript)
             self.display(self.view)
         self.follower = Follower(self.thread_id, self.transcript)
 
+    def _bind_thread(self) -> None:
+        """The thread exists on the server: its variable holds it from now on."""
+        self.transcript.thread_id = None if self.temporary else self.thread_id
+        if self.thread_id and self.request.thread_var and not self.temporary:
+            self.namespace[self.request.thread_var] = self.thread_id
+
     # -- the whole run in the foreground -------------------------------------------------------------
     def run(self) -> RunResult:
-        """Run until the run ends; bind and return the result."""
-        self.prepare()
+        """Run until the run ends; bind and return the result. A kernel interrupt at any moment
+        ends it as :meth:`interrupted` says."""
         try:
-            if self.request.wait:
-                self._start(self._wait)
-            else:
-                self._start(self._stream)
-        except Stopped:
-            self.transcript.finish(cancelled=True)
-        finally:
-            # Also after a cancel or a dropped connection: the reader sees how far the run got.
-            if self.transcript.run_id or self.transcript.events:
-                show_summary(self.transcript, self.display)
+            try:
+                self.prepare()
+                if self.request.wait:
+                    self._start(self._wait)
+                else:
+                    self._start(self._stream)
+            except Stopped:
+                self.transcript.finish(cancelled=True)
+            except KeyboardInterrupt:
+                raise
+            except BaseException:
+                self.show_summary()  # also after a dropped connection: the reader sees how far it got
+                raise
+            self.show_summary()
+        except KeyboardInterrupt:
+            raise self.interrupted() from None
         return self.bind(self.request.fail)
+
+    def show_summary(self) -> None:
+        if self.transcript.run_id or self.transcript.events:
+            show_summary(self.transcript, self.display)
 
     def _wait(self, body: dict[str, Any]) -> None:
         result, _, run_id = self.client.wait_run(self.thread_id, body)
@@ -208,39 +244,145 @@ class RunSession:
     def _stream(self, body: dict[str, Any]) -> None:
         with self.client.stream_run(self.thread_id, body) as stream:
             self._accepted(stream.run_id)
+            self.follow(first=stream)
+
+    # -- a kernel interrupt ----------------------------------------------------------------------
+    def interrupted(self) -> Interrupted:
+        """The kernel was interrupted at any moment of the run: cancel it on the server best-effort,
+        within the cancel deadline (a second interrupt gives up on the server), show how far it got,
+        bind it, and return the one line the cell ends with."""
+        try:
+            line = self._cancel_after_interrupt()
+        except KeyboardInterrupt:
+            line = self._unreachable()
+        with contextlib.suppress(KeyboardInterrupt):
+            if not self.transcript.finished:
+                self.transcript.finish(cancelled=True)
+            self.redraw()
+            self.show_summary()
+            self.bind(fail=False)
+        return Interrupted(line)
+
+    def _unreachable(self) -> str:
+        run = f"run {self.run_id}" if self.run_id else f"the run on thread {self.thread_id}" if self.thread_id else "the run"
+        return f"could not reach the server to cancel {run}; it may still be running"
+
+    def _cancel_after_interrupt(self) -> str:
+        from .render import status_label
+
+        if self.transcript.finished:
+            return f"the run had already ended ({status_label(self.transcript.status)})"
+        if self.thread_id is None or self.temporary or self.request.wait:
+            # Without a thread of ours (stateless) or with --wait the run was created with
+            # on_disconnect=cancel: hanging up, as the interrupt just did, cancels it.
+            return "run cancelled"
+        try:
+            run_ids = [self.run_id] if self.run_id else self._find_runs()
+            for run_id in run_ids:
+                self.client.cancel_run(self.thread_id, run_id)
+        except (ServerError, ServerUnreachable):
+            return self._unreachable()
+        return "run cancelled" if self.run_id else "run cancelled before the server started it"
+
+    def _find_runs(self) -> list[str]:
+        """The active runs this request created, when the interrupt came before the server answered:
+        the request may have created its run (and a new thread) or not, and the server may still
+        be creating it. Binds the thread variable once the thread exists."""
+        from .client import SHORT
+
+        assert self.thread_id is not None
+        deadline = time.monotonic() + FIND_RUN_FOR
+        while True:
             try:
-                self.follow(first=stream)
-            except KeyboardInterrupt:
-                with contextlib.suppress(ServerError):  # the cell still ends as interrupted
-                    self.cancel()
-                raise
+                runs = self.client.list_runs(self.thread_id, timeout=SHORT)
+            except ThreadNotFound:
+                runs = None  # a new thread not created (yet)
+            if runs is not None:
+                self._bind_thread()
+                mine = [r for r in runs if (r.get("metadata") or {}).get(REQUEST_KEY) == self.request_id]
+                if mine:
+                    self.transcript.run_id = str(mine[0]["run_id"])
+                    return [str(r["run_id"]) for r in mine if r.get("status") in ACTIVE_STATUSES]
+            if time.monotonic() >= deadline:
+                return []
+            time.sleep(0.2)  # the server may be creating the run right now: nothing to wait on
 
     # -- following -------------------------------------------------------------------------------
     def fold(self, event: Event) -> None:
-        """One event into the transcript; the view redraws at its own pace."""
-        self.transcript.apply(event)
-        if self.view is not None:
-            self.view.refresh()
+        """One event into the transcript; the view redraws at its own pace. A heartbeat only
+        says the server is there while the run is silent."""
+        with self.lock:
+            if event is HEARTBEAT:
+                self._check_silence()
+            else:
+                self.last_event = time.monotonic()
+                self.transcript.silent = 0
+                self.transcript.apply(event)
+                if self.view is not None:
+                    self.view.refresh()
         if self.stop is not None and self.stop.is_set():
             raise Stopped
+
+    def _check_silence(self) -> None:
+        """Say in the view how long the run has been silent (the stream waits for its next event)."""
+        silent = int(time.monotonic() - self.last_event)
+        if silent >= SILENCE_NOTICE and silent != self.transcript.silent and not self.transcript.finished:
+            self.transcript.silent = silent
+            self.redraw()
+
+    @contextlib.contextmanager
+    def _watching(self) -> Generator[None, None, None]:
+        """While a foreground cell blocks in a read that brings nothing (a stuck server sends no
+        heartbeat either), a thread keeps the view's "no event for N s" going."""
+        if self.view is None:
+            yield
+            return
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.wait(1.0):
+                with self.lock:
+                    self._check_silence()
+
+        watcher = threading.Thread(target=watch, name="lg-magics-silence", daemon=True)
+        self.last_event = time.monotonic()
+        watcher.start()
+        try:
+            yield
+        finally:
+            done.set()
+
+    async def _awatch(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self._check_silence()
 
     def follow(self, first: Any = None) -> None:
         """Follow the run synchronously to its end (a foreground cell, ``%agent wait``), from
         ``first`` (the stream that created it) or from where the events stopped; then settle."""
         assert self.follower is not None
         try:
-            for event in self.follower.events(self.client, first=first):
-                self.fold(event)
+            with self._watching():
+                for event in self.follower.events(self.client, first=first):
+                    self.fold(event)
         except StreamInterrupted as exc:
             self.fail_with(exc)
             raise
+        self.transcript.silent = 0
         self.conclude()
 
     async def afollow(self, client: AsyncClient) -> None:
         """:meth:`follow` as a task on the kernel's loop (a background run), with the async client."""
         assert self.follower is not None
-        async for event in self.follower.aevents(client):
-            self.fold(event)
+        self.last_event = time.monotonic()
+        watch = asyncio.ensure_future(self._awatch()) if self.view is not None else None
+        try:
+            async for event in self.follower.aevents(client):
+                self.fold(event)
+        finally:
+            if watch is not None:
+                watch.cancel()
+        self.transcript.silent = 0
         steps, answer, error = self.ending(), None, None
         while True:
             try:
@@ -336,8 +478,11 @@ class RunSession:
     # -- background ------------------------------------------------------------------------------
     def start(self) -> None:
         """Create the run on the server without following it (errors fail the cell here) and show its view."""
-        self.prepare(background=True)
-        thread_id = self.thread_id
-        assert thread_id is not None
-        run = self._start(lambda body: self.client.create_run(thread_id, body))
-        self._accepted(run["run_id"])
+        try:
+            self.prepare(background=True)
+            thread_id = self.thread_id
+            assert thread_id is not None
+            run = self._start(lambda body: self.client.create_run(thread_id, body))
+            self._accepted(run["run_id"])
+        except KeyboardInterrupt:
+            raise self.interrupted() from None

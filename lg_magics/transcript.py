@@ -92,6 +92,7 @@ class Transcript:
     error: Optional[dict[str, Any]] = None
     hidden: set[str] = field(default_factory=set)
     events: int = 0
+    silent: int = 0  # seconds without an event while the run goes on (the live view says so)
     _by_id: dict[str, Entry] = field(default_factory=dict, repr=False)
     _nodes: dict[str, str] = field(default_factory=dict, repr=False)  # node hints that came before their message
     _seen_values: bool = field(default=False, repr=False)
