@@ -64,24 +64,32 @@ class Connection:
         """Start (or, under the pytest plugin or a replay, borrow) a server; returns its URL."""
         from .server import EmbeddedServer, served_graphs
 
-        self.stop()
         self.transport()  # opens the cassette named by the environment, if any
         shared = os.environ.get(URL_ENV, "").rstrip("/") if path is None and port is None else ""
         if self.cassette is not None and self.cassette.replaying:
             # Replay starts nothing: the cassette says what serve printed when it was recorded.
-            url, self.graphs = self.cassette.served()
-            self.borrowed = url
+            url, graphs = self.cassette.served()
+            self.stop()
+            self.borrowed, self.graphs = url, graphs
         elif shared:
             # A server started for the whole session (the pytest plugin): use it, never stop it.
-            url, self.graphs = shared, served_graphs(shared)
-            self.borrowed = url
+            url, graphs = shared, served_graphs(shared)
+            self.stop()
+            self.borrowed, self.graphs = url, graphs
         else:
             server = EmbeddedServer(path, port=port)
+            # A typo in the path or a bad port leaves the running server alone.
+            server.check(current_port=self.server.port if self.server is not None else None)
+            self.stop()
             url = server.start()  # on EmbeddedServerError nothing is kept
             self.server, self.graphs = server, server.graphs
         if self.cassette is not None:
             self.cassette.note_serve(url, self.graphs)
         return url
+
+    def current(self) -> Optional[str]:
+        """The URL of the server this kernel serves or borrowed, if any."""
+        return self.borrowed or (str(self.server.url) if self.server is not None else None)
 
     def stop(self) -> Optional[str]:
         """Stop the server this kernel started, or let go of a borrowed one. Its URL, or None if none."""

@@ -348,8 +348,13 @@ class AgentMagics(Magics):
         args = parse(self.serve, line)
         if args is None:
             return
-        self._stop_server()
-        url = self.url = self.connection.serve(args.path, args.port)
+        before = self.connection.current()
+        try:
+            url = self.url = self.connection.serve(args.path, args.port)
+        except BaseException:
+            if before is not None and self.connection.current() is None and self.url == before:
+                self.url = ""  # the old server was stopped and the new one did not start
+            raise
         print(f"Agent Server ready at {url} with graphs: {', '.join(self.connection.graphs)}. Stop it with %agent stop.")
 
     @magic_arguments(name="agent stop")

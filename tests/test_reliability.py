@@ -123,3 +123,103 @@ def test_interrupt_before_the_server_answered_cancels_the_run_it_created(
     # The thread exists, so its variable holds it, and the run the request created is cancelled.
     thread_id = kernel.text_of("print(early)").strip()
     wait_for(lambda: _run_status(client, thread_id) == "interrupted", what="the run to be cancelled")
+
+
+# -- the embedded server is owned from Popen on ----------------------------------------------------
+def _servers_of(pid: int) -> list[int]:
+    """The embedded servers (langgraph dev) that process ``pid`` started."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid and b"langgraph_cli" in command:
+            found.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.fixture()
+def bare_kernel() -> Iterator[Kernel]:
+    """A kernel of its own with lg_magics loaded and connected to nothing."""
+    k = Kernel()
+    k.execute("%load_ext lg_magics")
+    yield k
+    k.execute("%agent stop")
+    k.stop()
+
+
+def _kernel_pid(kernel: Kernel) -> int:
+    return int(kernel.text_of("import os; print(os.getpid())"))
+
+
+def test_interrupting_serve_stops_the_server_it_was_starting(bare_kernel: Kernel) -> None:
+    kernel = bare_kernel
+    pid = _kernel_pid(kernel)
+    msg_id = kernel.client.execute("%agent serve")
+    [server] = wait_for(lambda: _servers_of(pid), what="the server process to start")
+    with open(f"/proc/{server}/cmdline", "rb") as cmdline:
+        workdir = cmdline.read().split(b"\0")[3].decode()  # python -c CHILD WORKDIR dev ...
+    kernel.manager.interrupt_kernel()
+    ename, evalue, traceback = _error(kernel.reply(msg_id))
+    assert (ename, evalue) == ("Interrupted", "the embedded Agent Server was stopped before it was ready")
+    assert len(traceback) == 1
+    wait_for(lambda: not _alive(server), what="the server to stop")
+    assert not os.path.exists(workdir)
+    assert kernel.text_of("%agent stop") == "No embedded Agent Server is running.\n"
+
+
+def test_a_failed_serve_leaves_the_running_server_alone(bare_kernel: Kernel) -> None:
+    import socket
+
+    kernel = bare_kernel
+    kernel.execute("%agent serve")
+    url = kernel.text_of("print(get_ipython().magics_manager.registry['AgentMagics'].url)").strip()
+    [server] = _servers_of(_kernel_pid(kernel))
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        for line, message in (
+            ("%agent serve /no/such/langgraph.json", "No langgraph.json at /no/such/langgraph.json."),
+            ("%agent serve --port 70000", "--port takes a port from 1 to 65535, not 70000."),
+            (f"%agent serve --port {port}", f"Port {port} is taken on 127.0.0.1"),
+        ):
+            [error] = [m for m in kernel.execute(line) if m["msg_type"] == "error"]
+            assert error["content"]["ename"] == "EmbeddedServerError"
+            assert error["content"]["evalue"].startswith(message)
+            assert len(error["content"]["traceback"]) == 1
+    assert _alive(server)
+    assert kernel.text_of("print(get_ipython().magics_manager.registry['AgentMagics'].url)").strip() == url
+    assert "1 2 3" in kernel.text_of("%%agent chat --wait --quiet\ncount to 3\n") + kernel.text_of("print(_agent.text)")
+
+
+def test_the_server_folder_goes_when_the_kernel_is_killed() -> None:
+    kernel = Kernel()
+    pid = 0
+    try:
+        kernel.execute("%load_ext lg_magics\n%agent serve")
+        server = kernel.text_of("print(get_ipython().magics_manager.registry['AgentMagics'].connection.server.pid)")
+        workdir = kernel.text_of("print(get_ipython().magics_manager.registry['AgentMagics'].connection.server.workdir)")
+        pid, workdir = int(server), workdir.strip()
+        assert os.path.isdir(workdir)
+        os.kill(_kernel_pid(kernel), signal.SIGKILL)  # no atexit, no cleanup in the kernel
+        wait_for(lambda: not _alive(pid), what="the server to end with its kernel")
+        wait_for(lambda: not os.path.exists(workdir), what="the server's folder to be removed")
+    finally:
+        if pid and _alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+        kernel.client.stop_channels()
+        kernel.manager.cleanup_resources()
