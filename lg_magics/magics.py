@@ -474,19 +474,16 @@ class AgentMagics(Magics):
         Put it before %agent serve or %agent connect. When replaying, %agent serve starts nothing: it
         prints the line it printed when recorded.
         """
-        from .cassette import Cassette
-
         args = parse(self.record, line)
         if args is None:
             return
-        self.connection.cassette_env_read = True  # an explicit choice wins over $LG_MAGICS_CASSETTE
         if args.off:
-            self.connection.cassette = None
+            self.connection.use_cassette(None)
             print("Runs go to the server, without a cassette.")
             return
         if not args.path:
             raise AgentUsageError("%agent record needs a cassette file, e.g. %agent record my_notebook.cassette.json (or --off).")
-        self.connection.cassette = Cassette(args.path, args.mode)
+        self.connection.use_cassette(args.path, args.mode)
         # The same line whether recording or replaying, so a saved notebook passes nbval in both.
         print(f"Runs go through the cassette {self.connection.cassette.name}.")
 

@@ -223,3 +223,43 @@ def test_the_server_folder_goes_when_the_kernel_is_killed() -> None:
             os.killpg(pid, signal.SIGKILL)
         kernel.client.stop_channels()
         kernel.manager.cleanup_resources()
+
+
+# -- replay that cannot replay ---------------------------------------------------------------------
+def _errors(messages: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
+    return [
+        (m["content"]["ename"], m["content"]["evalue"], len(m["content"]["traceback"]))
+        for m in messages
+        if m["msg_type"] == "error"
+    ]
+
+
+def _never_goes_live(kernel: Kernel, cassette: str) -> None:
+    """Every way to reach a server fails with the cassette's one line, and no server starts."""
+    for line in ("%agent serve", "%%agent chat\nhello", "%agent serve"):
+        [(ename, evalue, lines)] = _errors(kernel.execute(line))
+        assert (ename, lines) == ("CassetteError", 1)
+        assert cassette in evalue and evalue.endswith(
+            "Nothing runs until the cassette is fixed (%agent record PATH) or dropped (%agent record --off)."
+        )
+    assert not _servers_of(_kernel_pid(kernel))
+
+
+def test_a_failed_record_in_replay_mode_never_goes_live(bare_kernel: Kernel, tmp_path: Any) -> None:
+    missing = str(tmp_path / "missing.cassette.json")
+    [(ename, evalue, _)] = _errors(bare_kernel.execute(f"%agent record {missing} --mode replay"))
+    assert ename == "CassetteError" and evalue.startswith(f"No cassette at {missing} to replay")
+    _never_goes_live(bare_kernel, missing)
+    assert bare_kernel.text_of("%agent record --off") == "Runs go to the server, without a cassette.\n"
+
+
+def test_a_broken_cassette_in_the_environment_never_goes_live(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "broken.cassette.json"
+    broken.write_text('{"format": "lg_magics cassette 1", "interactions": [{"request": 1}]}')
+    monkeypatch.setenv("LG_MAGICS_CASSETTE", str(broken))
+    kernel = Kernel()
+    try:
+        kernel.execute("%load_ext lg_magics")
+        _never_goes_live(kernel, f"{broken}: interaction 1 cannot be replayed")
+    finally:
+        kernel.stop()
