@@ -19,7 +19,7 @@ import html
 import threading
 import time
 from collections import ChainMap, Counter
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence, Sized
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -32,6 +32,8 @@ from .transcript import CANCELLED, ERROR, SUCCESS, WAITING, Transcript, compact
 
 _ORDER = (SUCCESS, WAITING, ERROR, CANCELLED)
 MAX_LISTED = 10
+#: The most items one --map cell runs: a bound on what a cell can start by mistake (range(10**9)).
+MAX_ITEMS = 100_000
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,14 @@ def items_of(value: Any, var: str) -> list[Item]:
     # Sets are refused too: their order changes from one kernel to the next.
     if isinstance(value, (str, bytes, Mapping, set, frozenset)) or not isinstance(value, Iterable):
         raise AgentUsageError(f"--map needs a list or a pandas DataFrame, and {var} is a {type(value).__name__}.")
+    if not isinstance(value, Sized):
+        # A generator or iterator may never end, and is used up by reading it.
+        raise AgentUsageError(
+            f"--map needs a list or a pandas DataFrame, and {var} is a {type(value).__name__}, which may never end: "
+            f"make a list of the items first, e.g. {var} = list(itertools.islice({var}, 100))."
+        )
+    if len(value) > MAX_ITEMS:
+        raise AgentUsageError(f"--map runs at most {MAX_ITEMS:,} items, and {var} has {len(value):,}: split it into parts.")
     return [Item(str(index), _names(item)) for index, item in enumerate(list(value))]
 
 

@@ -13,7 +13,7 @@ from typing import Any, Optional
 import httpx
 
 from . import __version__
-from .exceptions import ServerError, ServerUnreachable, StreamInterrupted, StreamStalled
+from .exceptions import AgentUsageError, ServerError, ServerUnreachable, StreamInterrupted, StreamStalled
 from .protocol import HEARTBEAT, Event, http_error, run_location
 from .sse import SSEDecoder, is_sse
 
@@ -69,6 +69,29 @@ def dropped(url: str, exc: Exception) -> StreamInterrupted:
     return StreamInterrupted(f"The connection to {url} dropped during the run ({type(exc).__name__}).")
 
 
+def base_url(url: str) -> str:
+    """The URL without a trailing slash; one line if it is not a URL httpx can use."""
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise AgentUsageError(f"{url!r} is not a valid URL ({exc}): write it like http://127.0.0.1:2024.") from None
+    return url.rstrip("/")
+
+
+def decoded(response: httpx.Response, url: str) -> Any:
+    """The JSON body of a response; a 200 that is not JSON (an HTML page) is one line."""
+    if not response.content.strip():
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        kind = response.headers.get("content-type", "").partition(";")[0] or "no content type"
+        what = f"{response.request.method} {response.request.url.path}"
+        raise ServerError(
+            f"{url} answered {what} with {kind}, not JSON: is it an Agent Server's URL?", response.status_code
+        ) from None
+
+
 def not_a_stream(url: str, what: str, response: httpx.Response) -> ServerError:
     """A 200 that is not an event stream: not an Agent Server (a login page, a proxy's page)."""
     kind = response.headers.get("content-type", "").partition(";")[0] or "no content type"
@@ -117,7 +140,7 @@ class Client:
     """Synchronous Agent Server client. ``api_key`` is sent as ``x-api-key`` and never shown."""
 
     def __init__(self, url: str, api_key: Optional[str] = None, *, transport: Optional[httpx.BaseTransport] = None) -> None:
-        self.url = url.rstrip("/")
+        self.url = base_url(url)
         self._http = httpx.Client(base_url=self.url, headers=headers_for(api_key), timeout=TIMEOUT, transport=transport)
 
     def __repr__(self) -> str:
@@ -144,8 +167,7 @@ class Client:
         return response
 
     def _json(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
-        response = self._request(method, path, json=json, params=params)
-        return response.json() if response.content.strip() else None
+        return decoded(self._request(method, path, json=json, params=params), self.url)
 
     # -- server -------------------------------------------------------------------------------
     def ok(self) -> bool:
@@ -198,7 +220,7 @@ class Client:
 
     def list_runs(self, thread_id: str, *, limit: int = 10, timeout: httpx.Timeout = TIMEOUT) -> list[dict[str, Any]]:
         """The thread's runs, newest first."""
-        return self._request("GET", f"/threads/{thread_id}/runs", params={"limit": limit}, timeout=timeout).json()
+        return decoded(self._request("GET", f"/threads/{thread_id}/runs", params={"limit": limit}, timeout=timeout), self.url)
 
     # -- runs ---------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -235,11 +257,11 @@ class Client:
         path = runs_path(thread_id, "/wait")
         response = self._request("POST", path, json=body, timeout=WAIT_TIMEOUT)
         tid, rid = run_location(response.headers)
-        return response.json(), tid, rid
+        return decoded(response, self.url), tid, rid
 
     def get_run(self, thread_id: str, run_id: str, *, short: bool = False) -> dict[str, Any]:
         """The run; ``short``: within :data:`CANCEL_TIMEOUT` (is a silent server still there?)."""
-        return self._request("GET", f"/threads/{thread_id}/runs/{run_id}", timeout=SHORT if short else TIMEOUT).json()
+        return decoded(self._request("GET", f"/threads/{thread_id}/runs/{run_id}", timeout=SHORT if short else TIMEOUT), self.url)
 
     def cancel_run(self, thread_id: str, run_id: str, *, action: str = "interrupt", wait: bool = False) -> None:
         """Cancel within :data:`CANCEL_TIMEOUT` (``wait``: until the run has stopped, which takes longer)."""
@@ -259,7 +281,7 @@ class AsyncClient:
     as tasks on the kernel's event loop. Only what those runs need."""
 
     def __init__(self, url: str, api_key: Optional[str] = None, *, transport: Optional[httpx.AsyncBaseTransport] = None) -> None:
-        self.url = url.rstrip("/")
+        self.url = base_url(url)
         self._http = httpx.AsyncClient(base_url=self.url, headers=headers_for(api_key), timeout=TIMEOUT, transport=transport)
 
     def __repr__(self) -> str:
@@ -275,7 +297,7 @@ class AsyncClient:
             raise unreachable(self.url, exc) from None
         if response.status_code >= 400:
             raise http_error(response.status_code, response.content, f"{method} {path}")
-        return response.json() if response.content.strip() else None
+        return decoded(response, self.url)
 
     async def get_run(self, thread_id: str, run_id: str, *, short: bool = False) -> dict[str, Any]:
         return await self._json("GET", f"/threads/{thread_id}/runs/{run_id}", timeout=SHORT if short else TIMEOUT)

@@ -8,9 +8,23 @@ from __future__ import annotations
 
 from IPython.core.error import UsageError
 
+#: The longest error line: an error that quotes a value (an 18 kB argument, a server's echo of it)
+#: keeps its start and its end, where the advice is.
+MAX_MESSAGE = 600
+
+
+def abbreviate(text: str, limit: int = MAX_MESSAGE) -> str:
+    if len(text) <= limit:
+        return text
+    head = limit * 2 // 3
+    return f"{text[:head]} … [{len(text) - limit:,} characters left out] … {text[head - limit :]}"
+
 
 class AgentError(Exception):
-    """Base class: a problem the user can act on, shown as one line."""
+    """Base class: a problem the user can act on, shown as one (short) line."""
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(abbreviate(str(message)), *args)
 
     def _render_traceback_(self) -> list[str]:
         # One line even when a server's message has several (LangGraph appends a troubleshooting URL).

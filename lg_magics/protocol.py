@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, Optional
 
 from .exceptions import AssistantNotFound, BusyThread, ServerError, ThreadNotFound
@@ -177,6 +178,13 @@ def error_detail(status_code: int, body: bytes) -> str:
         detail = None
     if not isinstance(detail, str) or not detail:
         text = body.decode("utf-8", "replace").strip()
+        if text.startswith("<"):
+            # An HTML error page, from a reverse proxy or gateway: its markup says nothing useful.
+            try:
+                reason = HTTPStatus(status_code).phrase
+            except ValueError:
+                reason = "an error"
+            return f"{reason} (an HTML page: a proxy or gateway between you and the Agent Server answered)"
         detail = text[:200] or f"HTTP {status_code}"
     # Validation errors carry a multi-line schema dump; the first line says what is wrong.
     return detail.strip().splitlines()[0]

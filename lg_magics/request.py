@@ -85,6 +85,33 @@ class RunRequest:
         return body
 
 
+def check_sendable(value: Any, where: str) -> Any:
+    """``value`` if a request can carry it as JSON; else one line saying what is in the way
+    (a datetime, NaN, a circular reference, a lone surrogate in a text)."""
+    found: list[str] = []
+
+    def refuse(obj: Any) -> Any:
+        found.append(type(obj).__name__)
+        raise TypeError
+
+    try:
+        json.dumps(value, allow_nan=False, ensure_ascii=False, default=refuse).encode("utf-8")
+    except TypeError:
+        kind = found[0] if found else "value"
+        raise AgentUsageError(
+            f"{where} holds a {kind}, which JSON cannot carry: convert it first (e.g. str(value), or .isoformat() for a date)."
+        ) from None
+    except UnicodeEncodeError as exc:
+        char = exc.object[exc.start : exc.end] if isinstance(exc.object, str) else ""
+        raise AgentUsageError(
+            f"{where} has a character that is not valid text ({char!a}, a lone surrogate): remove it, or decode the text properly."
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        reason = "NaN or Infinity" if "float" in str(exc) else "a value that contains itself"
+        raise AgentUsageError(f"{where} holds {reason}, which JSON cannot carry.") from None
+    return value
+
+
 def json_argument(text: Optional[str], flag: str, namespace: Mapping[str, Any]) -> Optional[dict[str, Any]]:
     """A JSON object (or Python literal) given inline, or the name of a notebook variable holding a dict."""
     if text is None:
@@ -95,6 +122,8 @@ def json_argument(text: Optional[str], flag: str, namespace: Mapping[str, Any]) 
         text = text[1:-1]
     if text.isidentifier() and text in namespace:
         value = namespace[text]
+        if isinstance(value, dict):
+            check_sendable(value, f"{flag} {text}")
     else:
         try:
             value = parse_literal(text)
@@ -111,7 +140,7 @@ def parse_literal(text: str) -> Any:
     """JSON, else a Python literal (single quotes, True/None, a trailing comma); ValueError if neither
     or if the value cannot travel as JSON (a set, bytes)."""
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_no_constant)
     except RecursionError:
         raise ValueError("nested too deeply") from None
     except ValueError:
@@ -124,6 +153,10 @@ def parse_literal(text: str) -> Any:
         except (TypeError, ValueError, RecursionError) as exc:
             raise ValueError(str(exc)) from None
     return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def json_input(text: str) -> Any:
@@ -210,9 +243,11 @@ def build_request(args: Any, cell: str, namespace: Mapping[str, Any], defaults: 
     if not stateless:
         thread_var = check_name(args.thread, "--thread") if args.thread else thread_var_name(assistant, defaults.thread_pattern)
     command = {"resume": resume_value(text)} if args.resume else None
+    run_input = None if command else cell_input(text, as_json=getattr(args, "json", False))
+    check_sendable(command or run_input, "The cell")
     return RunRequest(
         assistant=assistant,
-        input=None if command else cell_input(text, as_json=getattr(args, "json", False)),
+        input=run_input,
         command=command,
         shown_input=text,
         stream_modes=tuple(args.stream_mode or defaults.stream_modes),

@@ -49,6 +49,16 @@ def message_text(content: Any) -> str:
     return str(content)
 
 
+#: The most characters of an input the views show: a 5 MB cell is sent whole, shown abbreviated.
+SHOWN_INPUT = 10_000
+
+
+def shown_input(text: str) -> str:
+    if len(text) <= SHOWN_INPUT:
+        return text
+    return f"{text[:SHOWN_INPUT]}\n… [{len(text) - SHOWN_INPUT:,} more characters, sent in full]"
+
+
 def compact(value: Any, limit: int = 80) -> str:
     """A short one-line rendering of any JSON value."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
@@ -99,7 +109,7 @@ class Transcript:
 
     # -- building ------------------------------------------------------------------------------
     def add_input(self, text: str, role: str = "human") -> None:
-        self.entries.append(Entry("message", role=role, text=text, is_input=True))
+        self.entries.append(Entry("message", role=role, text=shown_input(text), is_input=True))
 
     def note(self, text: str) -> None:
         self.entries.append(Entry("note", text=text))
@@ -309,7 +319,7 @@ class Transcript:
     def _match_input(self, message: dict[str, Any]) -> bool:
         """Bind the server's echo of our input to the input entry, by role and text."""
         role = _ROLES.get(str(message.get("type") or message.get("role") or ""), "")
-        text = message_text(message.get("content"))
+        text = shown_input(message_text(message.get("content")))
         for entry in self.entries:
             if entry.is_input and entry.id is None and entry.role == role and entry.text == text:
                 entry.id = message.get("id")

@@ -263,3 +263,95 @@ def test_a_broken_cassette_in_the_environment_never_goes_live(tmp_path: Any, mon
         _never_goes_live(kernel, f"{broken}: interaction 1 cannot be replayed")
     finally:
         kernel.stop()
+
+
+# -- every bad input is one short line -------------------------------------------------------------
+_SETUP = """
+import datetime, itertools
+ctx = {"when": datetime.datetime(2026, 1, 1)}
+loop = []
+loop.append(loop)
+class Bad:
+    def __str__(self):
+        raise RuntimeError("no text for you")
+bad = Bad()
+lone = "a\\udcffb"
+endless = itertools.count()
+"""
+
+
+@pytest.fixture(scope="module")
+def not_agent_server() -> Iterator[str]:
+    """A loopback HTTP server that is not an Agent Server: /html/... answers 200 text/html, anything
+    else a reverse proxy's HTML 502 page."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, body = (
+                (200, b"<html>hello</html>") if self.path.startswith("/html") else (502, b"<html><h1>502 Bad Gateway</h1></html>")
+            )
+            self.send_response(status)
+            self.send_header("content-type", "text/html")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("code", "ename", "said"),
+    [
+        ("%%agent chat --context ctx\nhi", "AgentUsageError", "--context ctx holds a datetime, which JSON cannot carry"),
+        ("%%agent chat --context '{\"delay\": NaN}'\nhi", "AgentUsageError", "--context takes a JSON object"),
+        ("%agent connect http://[::1", "AgentUsageError", "'http://[::1' is not a valid URL"),
+        ("%%agent chat\n{{loop | json}}", "AgentUsageError", "{{loop | json}} in the cell: loop cannot be written as JSON"),
+        (
+            "%%agent chat\n{{bad}}",
+            "AgentUsageError",
+            "{{bad}} in the cell: bad cannot be written as text (RuntimeError: no text for you).",
+        ),
+        (
+            "%%agent chat\nsay {{lone}}",
+            "AgentUsageError",
+            "The cell has a character that is not valid text ('\\udcff', a lone surrogate)",
+        ),
+        ("%%agent chat --map endless\n{{item}}", "AgentUsageError", "endless is a count, which may never end"),
+        ("%%agent chat --context " + "x" * 18000 + "\nhi", "AgentUsageError", "characters left out"),
+        ("%agent connect {url}/html", "ServerError", "/html answered GET /html/ok with text/html, not JSON"),
+        ("%agent connect {url}", "ServerError", "GET /ok failed with HTTP 502: Bad Gateway (an HTML page: a proxy or gateway"),
+        (
+            "%agent record /dev/null/x.json --mode record",
+            "CassetteError",
+            "Cannot write the cassette /dev/null/x.json: /dev/null is not a folder.",
+        ),
+    ],
+)
+def test_bad_input_is_one_short_line(connected: Kernel, not_agent_server: str, code: str, ename: str, said: str) -> None:
+    kernel = connected
+    kernel.execute(_SETUP)
+    try:
+        [(got, evalue, lines)] = _errors(kernel.execute(code.replace("{url}", not_agent_server)))
+    finally:
+        kernel.execute("%agent record --off")
+    assert (got, lines) == (ename, 1)
+    assert said in evalue and len(evalue) <= 700
+
+
+def test_a_huge_cell_is_sent_whole_and_shown_abbreviated(connected: Kernel) -> None:
+    kernel = connected
+    messages = kernel.execute("%%agent chat --new --wait\ncount to 3 " + "word " * 100_000)
+    [summary] = [m["content"]["data"] for m in messages if m["msg_type"] == "display_data"]
+    assert len(summary["text/plain"]) < 20_000 and len(summary["text/html"]) < 40_000
+    assert "[490,011 more characters, sent in full]" in summary["text/plain"]
+    assert summary["text/plain"].endswith("1 2 3")
+    # The server got all of it.
+    assert kernel.text_of("print(len(_agent.values['messages'][0]['content']))") == "500011\n"
