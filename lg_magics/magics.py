@@ -267,7 +267,7 @@ class AgentMagics(Magics):
         if request.command is None and not args.json:
             self.input_schemas.check_text_input(self.client(), request.assistant)
         if args.quiet:
-            session = RunSession(self.client(), request, self.user_ns, display=lambda _: None)
+            session = RunSession(self.client(), request, self.user_ns, display=lambda _: None, forgetful=self._forgetful())
         else:
             session = self._session(request, display)
         if not request.background:
@@ -302,8 +302,15 @@ class AgentMagics(Magics):
                 on_resume=(lambda value: self._resume_from(session, value)) if request.thread_var else None,
             )
 
-        session = RunSession(self.client(), request, self.user_ns, display=show, make_view=make_view)
+        session = RunSession(
+            self.client(), request, self.user_ns, display=show, make_view=make_view, forgetful=self._forgetful(), say=print
+        )
         return session
+
+    def _forgetful(self) -> bool:
+        """Whether runs go to the in-memory embedded server this kernel started."""
+        server = self.connection.server
+        return server is not None and self.client().url == server.url
 
     def _resume_from(self, parent: Any, value: str) -> None:
         """The view's Resume button: resume the thread in the background, shown under the parent's view."""

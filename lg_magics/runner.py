@@ -115,6 +115,8 @@ class RunSession:
         make_view: Optional[Callable[[Transcript], Any]] = None,
         assistant_id: Optional[str] = None,
         stop: Optional[threading.Event] = None,
+        forgetful: bool = False,
+        say: Callable[[str], None] = lambda _: None,
     ) -> None:
         self.client = client
         self.request = request
@@ -123,6 +125,10 @@ class RunSession:
         self.make_view = make_view
         self.assistant_id = assistant_id  # known already (a batch resolves it once for all items)
         self.stop = stop
+        # The server is the in-memory one this kernel started: a thread variable from before it
+        # started (Run All twice, %agent serve again) names a thread it cannot have.
+        self.forgetful = forgetful
+        self.say = say
         self.transcript = Transcript(
             assistant=request.assistant,
             thread_var=request.thread_var,
@@ -166,7 +172,17 @@ class RunSession:
         if existing is None or request.new_thread:
             self.thread_id, self.is_new = str(uuid.uuid4()), True
             return
-        state = thread_state(self.client, existing, request.thread_var)
+        try:
+            state = thread_state(self.client, existing, request.thread_var)
+        except ThreadNotFound:
+            if not self.forgetful or request.command:
+                raise
+            self.say(
+                f"The thread in {request.thread_var} was on an earlier embedded server, which forgot it when it "
+                "stopped: this run starts a new thread."
+            )
+            self.thread_id, self.is_new = str(uuid.uuid4()), True
+            return
         if request.command and not state.get("interrupts"):
             raise AgentUsageError(
                 f"The thread in {request.thread_var} is not waiting at an interrupt, so there is nothing to resume."

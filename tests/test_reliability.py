@@ -355,3 +355,32 @@ def test_a_huge_cell_is_sent_whole_and_shown_abbreviated(connected: Kernel) -> N
     assert summary["text/plain"].endswith("1 2 3")
     # The server got all of it.
     assert kernel.text_of("print(len(_agent.values['messages'][0]['content']))") == "500011\n"
+
+
+# -- Run All twice ---------------------------------------------------------------------------------
+def _streams(messages: list[dict[str, Any]]) -> str:
+    return "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream")
+
+
+def test_a_thread_of_an_earlier_embedded_server_starts_a_new_thread(bare_kernel: Kernel) -> None:
+    kernel = bare_kernel
+    kernel.execute("%agent serve")
+    kernel.execute("%%agent chat\nMy name is Bo.")
+    first = kernel.text_of("print(chat_thread)")
+    kernel.execute("%agent serve")  # a new in-memory server: the thread is gone
+    messages = kernel.execute("%%agent chat\nWhat is my name?")
+    assert not _errors(messages)
+    assert _streams(messages) == (
+        "The thread in chat_thread was on an earlier embedded server, which forgot it when it stopped: "
+        "this run starts a new thread.\n"
+    )
+    assert kernel.text_of("print(chat_thread)") != first
+    assert kernel.text_of("print(_agent.status)") == "success\n"
+
+
+def test_a_thread_missing_on_another_server_stays_an_error(connected: Kernel) -> None:
+    kernel = connected
+    kernel.execute("import uuid; gone_thread = str(uuid.uuid4())")
+    [(ename, evalue, lines)] = _errors(kernel.execute("%%agent chat --thread gone_thread\nhello"))
+    assert (ename, lines) == ("ThreadNotFound", 1)
+    assert "in gone_thread is not on the server" in evalue and "Pass --new to start a new thread." in evalue
