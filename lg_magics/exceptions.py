@@ -7,6 +7,7 @@ Each class renders in a notebook as one line that says what to do
 from __future__ import annotations
 
 from IPython.core.error import UsageError
+from traitlets import TraitError
 
 #: The longest error line: an error that quotes a value (an 18 kB argument, a server's echo of it)
 #: keeps its start and its end, where the advice is.
@@ -37,6 +38,11 @@ class AgentUsageError(UsageError, AgentError):
     A plain ``UsageError`` reaches the notebook only as stderr text; the
     one-line traceback makes it a real error output that fails the cell.
     """
+
+
+class BadSetting(AgentUsageError, TraitError):
+    """A bad value for a setting (``%config AgentMagics.X = ...``). A ``TraitError``, so traitlets
+    rolls the assignment back and the setting keeps its good value."""
 
 
 class ServerUnreachable(AgentError):

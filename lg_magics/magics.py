@@ -103,7 +103,12 @@ class AgentMagics(Magics):
             "update_interval": settings.check_interval,
             "thread_pattern": settings.check_pattern,
         }
-        return checks[proposal.trait.name](proposal.value, f"AgentMagics.{proposal.trait.name}")
+        from .exceptions import BadSetting
+
+        try:
+            return checks[proposal.trait.name](proposal.value, f"AgentMagics.{proposal.trait.name}")
+        except AgentUsageError as exc:
+            raise BadSetting(f"{str(exc).rstrip('.')}; the setting is unchanged.") from None
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)

@@ -384,3 +384,23 @@ def test_a_thread_missing_on_another_server_stays_an_error(connected: Kernel) ->
     [(ename, evalue, lines)] = _errors(kernel.execute("%%agent chat --thread gone_thread\nhello"))
     assert (ename, lines) == ("ThreadNotFound", 1)
     assert "in gone_thread is not on the server" in evalue and "Pass --new to start a new thread." in evalue
+
+
+# -- settings ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("assignment", "said", "kept"),
+    [
+        ('stream_modes = ["bogus"]', "AgentMagics.stream_modes: unknown stream mode 'bogus'", "['messages-tuple', 'updates']"),
+        ("concurrency = 0", "AgentMagics.concurrency takes a number of runs at once from 1 to 64, not 0", "4"),
+    ],
+)
+def test_a_bad_setting_is_refused_when_assigned(connected: Kernel, assignment: str, said: str, kept: str) -> None:
+    kernel = connected
+    messages = kernel.execute(f"%config AgentMagics.{assignment}")
+    [line] = [m["content"]["text"] for m in messages if m["msg_type"] == "stream"]
+    assert said in line and line.endswith("; the setting is unchanged.\n") and line.count("\n") == 1
+    name = assignment.split()[0]
+    assert kernel.text_of(f"print(get_ipython().magics_manager.registry['AgentMagics'].{name})") == kept + "\n"
+    # Set directly, the same line is the cell's error.
+    [(ename, evalue, lines)] = _errors(kernel.execute(f"get_ipython().magics_manager.registry['AgentMagics'].{assignment}"))
+    assert (ename, lines) == ("BadSetting", 1) and said in evalue
