@@ -65,10 +65,19 @@ class Follower:
         self.cursor = cursor or EventCursor()
         self.delays = RECONNECT_DELAYS if delays is None else delays
         self.status: Optional[str] = None
+        self.gone = False  # the run was deleted while we followed it (--multitask rollback)
 
     @property
     def run_id(self) -> Optional[str]:
         return self.run.run_id
+
+    def _gone(self, exc: ServerError) -> bool:
+        """A 404 for a run we follow: another run rolled it back (``--multitask rollback`` deletes
+        the run it replaces), or it was deleted. It ended, cancelled."""
+        if exc.status_code != 404 or self.run_id is None:
+            return False
+        self.status, self.gone = "interrupted", True
+        return True
 
     def _next_delay(self, attempt: int, error: Optional[Exception]) -> float:
         if self.thread_id is None:
@@ -113,6 +122,10 @@ class Follower:
                     raise stalled(exc) from None
                 if self.status not in ACTIVE_STATUSES:
                     return
+            except ServerError as exc:
+                if self._gone(exc):
+                    return
+                raise
             except (StreamInterrupted, ServerUnreachable) as exc:  # a rejoin that fails is one more try
                 stream, error = None, exc
             sleep(self._next_delay(attempt, error))
@@ -141,6 +154,10 @@ class Follower:
                     raise stalled(exc) from None
                 if self.status not in ACTIVE_STATUSES:
                     return
+            except ServerError as exc:
+                if self._gone(exc):
+                    return
+                raise
             except (StreamInterrupted, ServerUnreachable) as exc:  # a rejoin that fails is one more try
                 error = exc
             await asyncio.sleep(self._next_delay(attempt, error))

@@ -440,6 +440,8 @@ class RunSession:
         error = (thread or {}).get("error")
         if isinstance(error, dict) and not self.transcript.error:
             self.transcript.fail(error)
+        if follower is not None and follower.gone:
+            self.transcript.note("rolled back: a newer run on the thread replaced this one (--multitask rollback)")
         self.transcript.finish(follower.status if follower else None, state)
         self.redraw()
         if self.temporary and thread_id is not None:

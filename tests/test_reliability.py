@@ -404,3 +404,17 @@ def test_a_bad_setting_is_refused_when_assigned(connected: Kernel, assignment: s
     # Set directly, the same line is the cell's error.
     [(ename, evalue, lines)] = _errors(kernel.execute(f"get_ipython().magics_manager.registry['AgentMagics'].{assignment}"))
     assert (ename, lines) == ("BadSetting", 1) and said in evalue
+
+
+# -- statuses ---------------------------------------------------------------------------------------
+def test_a_run_rolled_back_by_a_newer_one_is_reported_cancelled(connected: Kernel) -> None:
+    kernel = connected
+    kernel.execute("%%agent slow_chat --new --background --out first\ncount to 200")
+    kernel.wait_iopub(_tokens_arrived, kernel.last_msg_id)
+    assert not _errors(kernel.execute("%%agent slow_chat --multitask rollback\ncount to 3"))
+    messages = kernel.execute("%agent wait first")
+    assert not _errors(messages)
+    [summary] = [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "display_data"]
+    assert summary.splitlines()[0] == "slow_chat · thread slow_chat_thread · cancelled"
+    assert "rolled back: a newer run on the thread replaced this one (--multitask rollback)" in summary
+    assert kernel.text_of("print(first.status, first.error)") == "cancelled None\n"
