@@ -29,7 +29,9 @@ class BackgroundRun:
         self.task: Optional[asyncio.Task[None]] = None
 
     def __repr__(self) -> str:
-        return f"BackgroundRun({self.name!r}, {self.session.transcript.status!r})"
+        from .render import status_label
+
+        return f"BackgroundRun({self.name!r}, {status_label(self.session.transcript.status)!r})"
 
     @property
     def done(self) -> bool:

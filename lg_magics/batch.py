@@ -92,7 +92,7 @@ def item_namespace(item: Item, namespace: Mapping[str, Any]) -> ChainMap[str, An
 
 # -- results --------------------------------------------------------------------------------------
 def counts_text(results: Sequence[Optional[RunResult]]) -> str:
-    counts = Counter(r.status for r in results if r is not None)
+    counts = Counter(r.transcript.status for r in results if r is not None)
     parts = [f"{counts[s]} {status_label(s)}" for s in _ORDER if counts[s] or s == SUCCESS]
     parts += [f"{n} {status_label(s)}" for s, n in sorted(counts.items()) if s not in _ORDER]
     return ", ".join(parts)
@@ -107,7 +107,7 @@ def _failure(label: str, result: RunResult) -> str:
 def summary_lines(results: Sequence[RunResult], labels: Sequence[str]) -> list[str]:
     """``50 runs: 49 done, 1 failed`` and a line per failed item (the first few)."""
     lines = [f"{len(results)} run{'s' if len(results) != 1 else ''}: {counts_text(results)}"]
-    failed = [(label, r) for label, r in zip(labels, results) if r.status == ERROR]
+    failed = [(label, r) for label, r in zip(labels, results) if r.transcript.status == ERROR]
     lines += [_failure(label, r) for label, r in failed[:MAX_LISTED]]
     if len(failed) > MAX_LISTED:
         lines.append(f"... and {len(failed) - MAX_LISTED} more failed: see their .error")
@@ -183,7 +183,7 @@ class Progress:
         self.bar.value = finished
         self.label.value = html.escape(f"{finished}/{self.total} · {counts_text(results)}")
         if final:
-            failed = any(r is not None and r.status == ERROR for r in results)
+            failed = any(r is not None and r.transcript.status == ERROR for r in results)
             self.bar.bar_style = "danger" if failed else "success"
 
 
@@ -314,7 +314,7 @@ def map_cell(
     finally:
         if batch.final is not None:
             bind(namespace, batch.final, value if is_dataframe(value) else None, args.out)
-    failed = sum(1 for r in batch.final or [] if r.status == ERROR)
+    failed = sum(1 for r in batch.final or [] if r.transcript.status == ERROR)
     if failed and requests and requests[0].fail:
         raise RunFailed(
             f"{failed} of {len(batch.final or [])} runs failed: see the summary and _agent "

@@ -88,7 +88,7 @@ def test_map_over_a_list_of_dicts(shell) -> None:
     assert results is shell.ns["_agent"] and [type(r) for r in results] == [RunResult] * 3
     assert [r["user_name"] for r in results] == ["Ada", "Bo", "Cy"]  # in the items' order
     assert [r.text for r in results][1] == "Nice to meet you, **Bo**! I will remember that you are 3 years old."
-    assert all(r.thread_id is None and r.status == "success" for r in results)
+    assert all(r.thread_id is None and r.status == "done" for r in results)
     progress, summary = shell.outputs
     assert progress["data"]["text/plain"] == "<lg_magics batch: chat>"
     assert "application/vnd.jupyter.widget-view+json" in progress["data"]
@@ -118,7 +118,7 @@ def test_failed_items_are_reported_and_kept(shell, wordcount_server) -> None:
     with pytest.raises(RunFailed, match=r"^1 of 3 runs failed: see the summary and _agent \(pass --no-fail"):
         shell.cell("wordcount --json --map texts", '{"text": {{item|json}}}')
     results = shell.ns["_agent"]
-    assert [r.status for r in results] == ["success", "error", "success"]
+    assert [r.status for r in results] == ["done", "failed", "done"]
     assert results[0].values == {"words": 2} and results[2].values == {"words": 3}
     assert results[1].error["error"] == "AttributeError"
     assert shell.outputs[-1]["data"]["text/plain"].splitlines() == [

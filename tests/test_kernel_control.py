@@ -68,7 +68,7 @@ def test_wait_takes_over_a_running_background_run(kernel: Kernel) -> None:
     reply = " ".join(str(i) for i in range(1, 31))
     assert text.splitlines()[0] == "chat · thread chat_thread · done"
     assert text.count(reply) == 1
-    assert kernel.text_of("print(slow.status)") == "success\n"
+    assert kernel.text_of("print(slow.status)") == "done\n"
 
 
 def test_cancel_magic(kernel: Kernel, client: Client) -> None:

@@ -73,6 +73,8 @@ def test_interrupt_ends_a_foreground_run_with_one_line(connected: Kernel, client
     thread_id = kernel.text_of("print(slow_chat_thread)").strip()
     wait_for(lambda: _run_status(client, thread_id) == "interrupted", what="the run to be cancelled")
     assert kernel.text_of("print(_agent.status)") == "cancelled\n"
+    # The same word for the thread (the server says "interrupted", as for a run waiting for input).
+    assert kernel.text_of("%agent state slow_chat_thread").startswith("slow_chat_thread: cancelled · ")
 
 
 def test_interrupt_while_the_server_is_stuck_ends_the_cell_at_once(connected: Kernel, stuck_server: EmbeddedServer) -> None:
@@ -375,7 +377,7 @@ def test_a_thread_of_an_earlier_embedded_server_starts_a_new_thread(bare_kernel:
         "this run starts a new thread.\n"
     )
     assert kernel.text_of("print(chat_thread)") != first
-    assert kernel.text_of("print(_agent.status)") == "success\n"
+    assert kernel.text_of("print(_agent.status)") == "done\n"
 
 
 def test_a_thread_missing_on_another_server_stays_an_error(connected: Kernel) -> None:
