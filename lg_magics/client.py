@@ -171,7 +171,9 @@ class Client:
 
     # -- server -------------------------------------------------------------------------------
     def ok(self) -> bool:
-        return bool(self._json("GET", "/ok").get("ok"))
+        """Whether the server answers, within :data:`CANCEL_TIMEOUT` (``%agent connect``)."""
+        answer = decoded(self._request("GET", "/ok", timeout=SHORT), self.url)
+        return bool(answer.get("ok")) if isinstance(answer, dict) else False
 
     def info(self) -> dict[str, Any]:
         return self._json("GET", "/info")

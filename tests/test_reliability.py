@@ -74,7 +74,12 @@ def test_interrupt_ends_a_foreground_run_with_one_line(connected: Kernel, client
     wait_for(lambda: _run_status(client, thread_id) == "interrupted", what="the run to be cancelled")
     assert kernel.text_of("print(_agent.status)") == "cancelled\n"
     # The same word for the thread (the server says "interrupted", as for a run waiting for input).
-    assert kernel.text_of("%agent state slow_chat_thread").startswith("slow_chat_thread: cancelled · ")
+    [state] = [
+        m["content"]["data"]["text/plain"]
+        for m in kernel.execute("%agent state slow_chat_thread")
+        if m["msg_type"] == "display_data"
+    ]
+    assert state.startswith("slow_chat_thread: cancelled · ")
 
 
 def test_interrupt_while_the_server_is_stuck_ends_the_cell_at_once(connected: Kernel, stuck_server: EmbeddedServer) -> None:
