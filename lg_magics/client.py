@@ -103,8 +103,8 @@ def not_a_stream(url: str, what: str, response: httpx.Response) -> ServerError:
 class RunStream:
     """An open run stream. Iterate it for :class:`Event` objects; a clean EOF ends the stream.
 
-    Every chunk that brings no event (the server's heartbeat) comes out as :data:`HEARTBEAT`,
-    so the one following the run knows the server is there while the run is silent."""
+    The server's heartbeat comes out as :data:`HEARTBEAT`, so the one following the run knows
+    the server is there while the run is silent."""
 
     def __init__(self, response: httpx.Response, url: str) -> None:
         self.response = response
@@ -113,10 +113,11 @@ class RunStream:
 
     @staticmethod
     def _events(decoder: SSEDecoder, chunk: bytes) -> list[Event]:
+        comments = decoder.comments
         events = [
             Event(e["event"], e["data"] if "data" in e else e["text"] or None, e.get("id") or None) for e in decoder.feed(chunk)
         ]
-        return events or [HEARTBEAT]
+        return events or ([HEARTBEAT] if decoder.comments > comments else [])
 
     def __iter__(self) -> Iterator[Event]:
         decoder = SSEDecoder()

@@ -358,7 +358,8 @@ class RunSession:
         def watch() -> None:
             while not done.wait(1.0):
                 with self.lock:
-                    self._check_silence()
+                    if not done.is_set():
+                        self._check_silence()
 
         watcher = threading.Thread(target=watch, name="lg-magics-silence", daemon=True)
         self.last_event = time.monotonic()
@@ -367,6 +368,8 @@ class RunSession:
             yield
         finally:
             done.set()
+            with self.lock:  # a redraw under way ends before the cell goes on drawing
+                pass
 
     async def _awatch(self) -> None:
         while True:

@@ -21,6 +21,7 @@ class SSEDecoder:
         self._event = ""
         self._data: list[str] = []
         self._id: Optional[str] = None
+        self.comments = 0  # comment lines seen (the server's heartbeat)
 
     def feed(self, chunk: bytes) -> list[dict[str, Any]]:
         self._buffer += self._text.decode(chunk)
@@ -33,6 +34,7 @@ class SSEDecoder:
             self._event, self._data, self._id = "", [], None
             return event
         if line.startswith(":"):
+            self.comments += 1
             return None  # heartbeat: transport noise, not part of the run
         name, _, value = line.partition(":")
         value = value[1:] if value.startswith(" ") else value

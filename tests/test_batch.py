@@ -11,7 +11,7 @@ import pytest
 
 from lg_magics.batch import Item, counts_text, items_of, summary_lines
 from lg_magics.client import Client
-from lg_magics.exceptions import AgentUsageError, RunFailed
+from lg_magics.exceptions import AgentUsageError, Interrupted, RunFailed
 from lg_magics.result import RunResult
 from lg_magics.transcript import Transcript
 
@@ -162,7 +162,8 @@ def test_interrupt_cancels_what_is_pending_and_binds_what_finished(shell) -> Non
     helper = threading.Thread(target=interrupt_once_running)
     helper.start()
     try:
-        with pytest.raises(KeyboardInterrupt):
+        # One line, and the cell ends as interrupted (Interrupted is a KeyboardInterrupt).
+        with pytest.raises(Interrupted, match=r"^\d of 6 runs cancelled$"):
             shell.cell('slow_chat --map counts --concurrency 2 --context {"delay":0.05}', "count to {{item}}")
     finally:
         helper.join()

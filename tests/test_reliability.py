@@ -425,3 +425,18 @@ def test_a_run_rolled_back_by_a_newer_one_is_reported_cancelled(connected: Kerne
     assert summary.splitlines()[0] == "slow_chat · thread slow_chat_thread · cancelled"
     assert "rolled back: a newer run on the thread replaced this one (--multitask rollback)" in summary
     assert kernel.text_of("print(first.status, first.error)") == "cancelled None\n"
+
+
+def test_interrupting_wait_stops_waiting_in_one_line(connected: Kernel, client: Client) -> None:
+    kernel = connected
+    kernel.execute("%%agent slow_chat --new --background --out later\ncount to 80")
+    msg_id = kernel.client.execute("%agent wait later")
+    kernel.wait_iopub(_tokens_arrived, msg_id)  # the wait follows the run now
+    kernel.manager.interrupt_kernel()
+    assert _error(kernel.reply(msg_id))[:2] == (
+        "Interrupted",
+        "stopped waiting; later goes on in the background (%agent cancel later stops it)",
+    )
+    thread_id = kernel.text_of("print(slow_chat_thread)").strip()
+    assert _run_status(client, thread_id) == "running"
+    assert kernel.text_of("%agent cancel later") == "Cancelled later.\n"
