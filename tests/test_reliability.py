@@ -82,11 +82,17 @@ def test_interrupt_ends_a_foreground_run_with_one_line(connected: Kernel, client
     assert state.startswith("slow_chat_thread: cancelled · ")
 
 
-def test_interrupt_while_the_server_is_stuck_ends_the_cell_at_once(connected: Kernel, stuck_server: EmbeddedServer) -> None:
-    kernel = connected
-    kernel.execute(f"%agent connect {stuck_server.url}")
+def _streaming_from(kernel: Kernel, server: EmbeddedServer) -> str:
+    """Start a long run on ``server``; its cell's message id once tokens arrive."""
+    kernel.execute(f"%agent connect {server.url}")
     msg_id = kernel.client.execute("%%agent slow_chat --new\ncount to 400")
     kernel.wait_iopub(_tokens_arrived, msg_id)
+    return msg_id
+
+
+def test_interrupt_while_the_server_is_stuck_ends_the_cell_at_once(connected: Kernel, stuck_server: EmbeddedServer) -> None:
+    kernel = connected
+    msg_id = _streaming_from(kernel, stuck_server)
     with Stopped(stuck_server):
         # Nothing comes, not even a heartbeat: the view says so while the cell waits.
         kernel.wait_iopub(lambda m: "no event for 1" in (widget_text(m) or ""), msg_id, timeout=20)
@@ -101,9 +107,7 @@ def test_interrupt_while_the_server_is_stuck_ends_the_cell_at_once(connected: Ke
 
 def test_a_stuck_server_ends_the_run_with_one_line(connected: Kernel, stuck_server: EmbeddedServer) -> None:
     kernel = connected
-    kernel.execute(f"%agent connect {stuck_server.url}")
-    msg_id = kernel.client.execute("%%agent slow_chat --new\ncount to 400")
-    kernel.wait_iopub(_tokens_arrived, msg_id)
+    msg_id = _streaming_from(kernel, stuck_server)
     with Stopped(stuck_server):
         # The stream read's deadline (30 s of silence), then one short question to the server.
         ename, evalue, traceback = _error(kernel.reply(msg_id, timeout=60))
@@ -130,6 +134,25 @@ def test_interrupt_before_the_server_answered_cancels_the_run_it_created(
     # The thread exists, so its variable holds it, and the run the request created is cancelled.
     thread_id = kernel.text_of("print(early)").strip()
     wait_for(lambda: _run_status(client, thread_id) == "interrupted", what="the run to be cancelled")
+
+
+def test_a_second_interrupt_during_the_cancel_is_one_line_too(connected: Kernel, server: EmbeddedServer) -> None:
+    kernel = connected
+    proxy = CuttingProxy(server.port)  # type: ignore[arg-type]
+    try:
+        kernel.execute(f"%agent connect {proxy.url}")
+        msg_id = kernel.client.execute("%%agent slow_chat --new\ncount to 80")
+        kernel.wait_iopub(_tokens_arrived, msg_id)
+        proxy.stall_next("POST /threads/")  # the cancel: its answer never comes
+        kernel.manager.interrupt_kernel()
+        wait_for(proxy.stalled.is_set, what="the cancel to be under way")
+        kernel.manager.interrupt_kernel()
+        ename, evalue, traceback = _error(kernel.reply(msg_id))
+    finally:
+        proxy.release()
+        proxy.close()
+    assert ename == "Interrupted" and traceback == [f"Interrupted: {evalue}"]
+    assert evalue.startswith("could not reach the server to cancel run ") and evalue.endswith("; it may still be running")
 
 
 # -- the embedded server is owned from Popen on ----------------------------------------------------
