@@ -120,10 +120,9 @@ def json_argument(text: Optional[str], flag: str, namespace: Mapping[str, Any]) 
     if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
         # IPython splits magic arguments keeping the quotes: --context '{"delay": 0.2}'.
         text = text[1:-1]
-    if text.isidentifier() and text in namespace:
+    named = text.isidentifier() and text in namespace
+    if named:
         value = namespace[text]
-        if isinstance(value, dict):
-            check_sendable(value, f"{flag} {text}")
     else:
         try:
             value = parse_literal(text)
@@ -133,7 +132,7 @@ def json_argument(text: Optional[str], flag: str, namespace: Mapping[str, Any]) 
             ) from None
     if not isinstance(value, dict):
         raise AgentUsageError(f"{flag} needs a JSON object (a dict), got {type(value).__name__}.")
-    return value
+    return check_sendable(value, f"{flag} {text}" if named else flag)
 
 
 def parse_literal(text: str) -> Any:

@@ -291,6 +291,8 @@ class RunSession:
         if self.thread_id is None or self.temporary or self.request.wait:
             # Without a thread of ours (stateless) or with --wait the run was created with
             # on_disconnect=cancel: hanging up, as the interrupt just did, cancels it.
+            if self.thread_id is not None and not self.temporary and self.run_id is None:
+                self._find_thread()
             return "run cancelled"
         try:
             run_ids = [self.run_id] if self.run_id else self._find_runs()
@@ -299,6 +301,15 @@ class RunSession:
         except (ServerError, ServerUnreachable):
             return self._unreachable()
         return "run cancelled" if self.run_id else "run cancelled before the server started it"
+
+    def _find_thread(self) -> None:
+        """Bind the thread variable if the interrupted request created the thread (best-effort)."""
+        from .client import SHORT
+
+        assert self.thread_id is not None
+        with contextlib.suppress(ServerError, ServerUnreachable):
+            self.client.list_runs(self.thread_id, limit=1, timeout=SHORT)
+            self._bind_thread()
 
     def _find_runs(self) -> list[str]:
         """The active runs this request created, when the interrupt came before the server answered:

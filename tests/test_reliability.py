@@ -354,6 +354,7 @@ def not_agent_server() -> Iterator[str]:
             "AgentUsageError",
             "The cell has a character that is not valid text ('\\udcff', a lone surrogate)",
         ),
+        ('%%agent chat --context \'{"a": "\\udcff"}\'\nhi', "AgentUsageError", "--context has a character that is not valid"),
         ("%%agent chat --map endless\n{{item}}", "AgentUsageError", "endless is a count, which may never end"),
         ("%%agent chat --context " + "x" * 18000 + "\nhi", "AgentUsageError", "characters left out"),
         ("%agent connect {url}/html", "ServerError", "/html answered GET /html/ok with text/html, not JSON"),
