@@ -288,10 +288,11 @@ class RunSession:
 
         if self.transcript.finished:
             return f"the run had already ended ({status_label(self.transcript.status)})"
-        if self.thread_id is None or self.temporary or self.request.wait:
-            # Without a thread of ours (stateless) or with --wait the run was created with
-            # on_disconnect=cancel: hanging up, as the interrupt just did, cancels it.
-            if self.thread_id is not None and not self.temporary and self.run_id is None:
+        if self.thread_id is None or self.request.wait:
+            # A stateless stream or --wait was created with on_disconnect=cancel: hanging up, as
+            # the interrupt just did, cancels it. (A background run, even a stateless one on a
+            # thread of its own, goes on: it is cancelled below.)
+            if self.thread_id is not None and self.run_id is None:
                 self._find_thread()
             return "run cancelled"
         try:

@@ -116,23 +116,29 @@ def test_a_stuck_server_ends_the_run_with_one_line(connected: Kernel, stuck_serv
     assert len(traceback) == 1
 
 
+@pytest.mark.parametrize("flags", ["--thread early --new", "--thread early --new --background", "--stateless --background"])
 def test_interrupt_before_the_server_answered_cancels_the_run_it_created(
-    connected: Kernel, server: EmbeddedServer, client: Client
+    connected: Kernel, server: EmbeddedServer, client: Client, flags: str
 ) -> None:
     kernel = connected
     proxy = CuttingProxy(server.port)  # type: ignore[arg-type]
     try:
         kernel.execute(f"%agent connect {proxy.url}")
         proxy.stall_next("POST /threads/")
-        msg_id = kernel.client.execute("%%agent slow_chat --thread early\ncount to 80")
+        msg_id = kernel.client.execute(f"%%agent slow_chat {flags}\ncount to 80")
         wait_for(proxy.stalled.is_set, what="the server to answer the run's request")
         kernel.manager.interrupt_kernel()
         assert _error(kernel.reply(msg_id, timeout=20))[:2] == ("Interrupted", "run cancelled")
     finally:
         proxy.release()
         proxy.close()
-    # The thread exists, so its variable holds it, and the run the request created is cancelled.
-    thread_id = kernel.text_of("print(early)").strip()
+    if "--thread early" in flags:
+        # The thread exists, so its variable holds it.
+        thread_id = kernel.text_of("print(early)").strip()
+    else:
+        # A stateless background run's thread of its own: the thread most recently updated.
+        thread_id = client.search_threads(limit=1)[0]["thread_id"]
+    # The run the request created is cancelled.
     wait_for(lambda: _run_status(client, thread_id) == "interrupted", what="the run to be cancelled")
 
 
