@@ -1,4 +1,4 @@
-"""A small synchronous client for the Agent Server HTTP API (httpx + httpx-sse).
+"""A small synchronous client for the Agent Server HTTP API (httpx; SSE with :mod:`lg_magics.sse`).
 
 Only what the magics need. Errors come out as ``lg_magics.exceptions`` classes
 with a message a notebook user can act on.

@@ -1,6 +1,6 @@
 """Server-sent events as bytes: decoding a response as it streams past, and encoding events the way
-the Agent Server frames them. The client reads SSE with httpx-sse; this module is for the cassette,
-which keeps each event and serves it again."""
+the Agent Server frames them. The client reads run streams with it (and sees the server's heartbeat,
+which says the server is there while a run is silent); the cassette keeps each event and serves it again."""
 
 from __future__ import annotations
 
