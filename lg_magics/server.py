@@ -112,6 +112,8 @@ def check_port(port: int, current: Optional[int] = None) -> None:
     if port == current:
         return
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the server binds (uvicorn): a port whose last connections linger in TIME_WAIT is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
