@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from .exceptions import AgentUsageError
+from .exceptions import AgentUsageError, Interrupted
 
 if TYPE_CHECKING:
     from .client import AsyncClient
@@ -29,7 +29,9 @@ class BackgroundRun:
         self.task: Optional[asyncio.Task[None]] = None
 
     def __repr__(self) -> str:
-        return f"BackgroundRun({self.name!r}, {self.session.transcript.status!r})"
+        from .render import status_label
+
+        return f"BackgroundRun({self.name!r}, {status_label(self.session.transcript.status)!r})"
 
     @property
     def done(self) -> bool:
@@ -69,7 +71,9 @@ class BackgroundRun:
                 session.follow()
             except KeyboardInterrupt:
                 resume()  # stop waiting, not the run: hand it back to a task
-                raise
+                raise Interrupted(
+                    f"stopped waiting; {self.name} goes on in the background (%agent cancel {self.name} stops it)"
+                ) from None
         return session.bind(fail=session.request.fail)
 
 

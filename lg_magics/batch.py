@@ -14,16 +14,17 @@ is dropped.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import threading
 import time
 from collections import ChainMap, Counter
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence, Sized
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from .exceptions import AgentError, AgentUsageError, RunFailed
+from .exceptions import AgentError, AgentUsageError, Interrupted, RunFailed
 from .render import status_label
 from .request import CellDefaults, RunRequest
 from .result import RunResult
@@ -32,6 +33,8 @@ from .words import plural
 
 _ORDER = (SUCCESS, WAITING, ERROR, CANCELLED)
 MAX_LISTED = 10
+#: The most items one --map cell runs: a bound on what a cell can start by mistake (range(10**9)).
+MAX_ITEMS = 100_000
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,14 @@ def items_of(value: Any, var: str) -> list[Item]:
     # Sets are refused too: their order changes from one kernel to the next.
     if isinstance(value, (str, bytes, Mapping, set, frozenset)) or not isinstance(value, Iterable):
         raise AgentUsageError(f"--map needs a list or a pandas DataFrame, and {var} is a {type(value).__name__}.")
+    if not isinstance(value, Sized):
+        # A generator or iterator may never end, and is used up by reading it.
+        raise AgentUsageError(
+            f"--map needs a list or a pandas DataFrame, and {var} is a {type(value).__name__}, which may never end: "
+            f"make a list of the items first, e.g. {var} = list(itertools.islice({var}, 100))."
+        )
+    if len(value) > MAX_ITEMS:
+        raise AgentUsageError(f"--map runs at most {MAX_ITEMS:,} items, and {var} has {len(value):,}: split it into parts.")
     return [Item(str(index), _names(item)) for index, item in enumerate(list(value))]
 
 
@@ -82,7 +93,7 @@ def item_namespace(item: Item, namespace: Mapping[str, Any]) -> ChainMap[str, An
 
 # -- results --------------------------------------------------------------------------------------
 def counts_text(results: Sequence[Optional[RunResult]]) -> str:
-    counts = Counter(r.status for r in results if r is not None)
+    counts = Counter(r.transcript.status for r in results if r is not None)
     parts = [f"{counts[s]} {status_label(s)}" for s in _ORDER if counts[s] or s == SUCCESS]
     parts += [f"{n} {status_label(s)}" for s, n in sorted(counts.items()) if s not in _ORDER]
     return ", ".join(parts)
@@ -97,7 +108,7 @@ def _failure(label: str, result: RunResult) -> str:
 def summary_lines(results: Sequence[RunResult], labels: Sequence[str]) -> list[str]:
     """``50 runs: 49 done, 1 failed`` and a line per failed item (the first few)."""
     lines = [f"{plural(len(results), 'run')}: {counts_text(results)}"]
-    failed = [(label, r) for label, r in zip(labels, results) if r.status == ERROR]
+    failed = [(label, r) for label, r in zip(labels, results) if r.transcript.status == ERROR]
     lines += [_failure(label, r) for label, r in failed[:MAX_LISTED]]
     if len(failed) > MAX_LISTED:
         lines.append(f"... and {len(failed) - MAX_LISTED} more failed: see their .error")
@@ -223,10 +234,12 @@ class Batch:
         try:
             self._collect(futures, progress)
         except KeyboardInterrupt:
-            self.stop.set()  # the running ones hang up at their next event
+            self.stop.set()  # the running ones hang up at their next event, which cancels them
             pool.shutdown(wait=False, cancel_futures=True)
-            self._finish(futures, progress)
-            raise
+            done = sum(1 for r in self.results if r is not None)
+            with contextlib.suppress(KeyboardInterrupt):
+                self._finish(futures, progress)
+            raise Interrupted(f"{len(self.requests) - done} of {len(self.requests)} runs cancelled") from None
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         return self._finish(futures, progress)
@@ -311,7 +324,7 @@ def map_cell(
     finally:
         if batch.final is not None:
             bind(namespace, batch.final, value if is_dataframe(value) else None, args.out)
-    failed = sum(1 for r in batch.final or [] if r.status == ERROR)
+    failed = sum(1 for r in batch.final or [] if r.transcript.status == ERROR)
     if failed and requests and requests[0].fail:
         raise RunFailed(
             f"{failed} of {plural(len(batch.final or []), 'run')} failed: see the summary and _agent "

@@ -62,10 +62,58 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 def write(path: Path, text: str) -> None:
     """Replace the file at once: a reader (or a crash) never sees half a cassette."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as exc:
+        folder = next((p for p in path.parents if p.exists()), None)
+        reason = f"{folder} is not a folder" if folder is not None and not folder.is_dir() else exc.strerror or str(exc)
+        raise CassetteError(f"Cannot write the cassette {path}: {reason}.") from None
+
+
+def _defect(request: Any, response: Any) -> Optional[str]:
+    """What is wrong with one recorded interaction, or None: the fields replay reads."""
+    if not isinstance(request, dict):
+        return '"request" is not an object'
+    for key in ("method", "path"):
+        if not isinstance(request.get(key), str):
+            return f'"request" has no "{key}" text'
+    if not isinstance(request.get("query", {}), dict):
+        return '"request.query" is not an object'
+    if not isinstance(response, dict):
+        return '"response" is not an object'
+    if not isinstance(response.get("status"), int) or isinstance(response.get("status"), bool):
+        return '"response" has no "status" number'
+    if not isinstance(response.get("headers", {}), dict):
+        return '"response.headers" is not an object'
+    events = response.get("events")
+    if "events" in response and not (
+        isinstance(events, list) and all(isinstance(e, dict) and isinstance(e.get("event"), str) for e in events)
+    ):
+        return '"response.events" is not a list of events with an "event" name'
+    return None
+
+
+def check_structure(path: Path, document: dict[str, Any]) -> tuple[Optional[dict[str, Any]], list[dict[str, Any]]]:
+    serve, interactions = document.get("serve"), document.get("interactions")
+    if serve is not None and not (
+        isinstance(serve, dict) and isinstance(serve.get("url"), str) and isinstance(serve.get("graphs", []), list)
+    ):
+        raise CassetteError(f'{path}: "serve" needs a "url" and a list of "graphs"; re-record the cassette.')
+    if interactions is None:
+        interactions = []
+    if not isinstance(interactions, list):
+        raise CassetteError(f'{path}: "interactions" is not a list; re-record the cassette.')
+    for number, interaction in enumerate(interactions, 1):
+        if not isinstance(interaction, dict):
+            defect: Optional[str] = "it is not an object"
+        else:
+            defect = _defect(interaction.get("request"), interaction.get("response"))
+        if defect:
+            raise CassetteError(f"{path}: interaction {number} cannot be replayed ({defect}); re-record the cassette.")
+    return serve, interactions
 
 
 def load(path: Path) -> tuple[Optional[dict[str, Any]], list[dict[str, Any]]]:
@@ -81,4 +129,4 @@ def load(path: Path) -> tuple[Optional[dict[str, Any]], list[dict[str, Any]]]:
         raise CassetteError(f"Cannot read the cassette {path}: {exc}") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise CassetteError(f'{path} is not an lg_magics cassette (expected "format": "{FORMAT}").')
-    return document.get("serve"), list(document.get("interactions") or [])
+    return check_structure(path, document)

@@ -1,4 +1,4 @@
-"""A small synchronous client for the Agent Server HTTP API (httpx + httpx-sse).
+"""A small synchronous client for the Agent Server HTTP API (httpx; SSE with :mod:`lg_magics.sse`).
 
 Only what the magics need. Errors come out as ``lg_magics.exceptions`` classes
 with a message a notebook user can act on.
@@ -11,13 +11,29 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, Optional
 
 import httpx
-from httpx_sse import EventSource, SSEError
 
 from . import __version__
-from .exceptions import ServerError, ServerUnreachable, StreamInterrupted
-from .protocol import Event, decode_event, http_error, run_location
+from .exceptions import AgentUsageError, ServerError, ServerUnreachable, StreamInterrupted, StreamStalled
+from .protocol import HEARTBEAT, Event, http_error, run_location
+from .sse import SSEDecoder, is_sse
 
-TIMEOUT = httpx.Timeout(connect=5.0, read=300.0, write=300.0, pool=5.0)
+#: Deadlines, in seconds (see the README's run control). A server that is there accepts a
+#: connection at once.
+CONNECT_TIMEOUT = 5.0
+#: An ordinary request (a thread's state, a search, creating a background run).
+REQUEST_TIMEOUT = 30.0
+#: A cancel is sent when the user wants out (a kernel interrupt): it must not keep them waiting.
+CANCEL_TIMEOUT = 5.0
+#: Silence on a run stream, not even the heartbeat the Agent Server sends every 5 s: the server
+#: or the path to it is stuck.
+STREAM_READ_TIMEOUT = 30.0
+#: ``--wait`` holds the request for the whole run (the server writes a keepalive every 5 s).
+WAIT_READ_TIMEOUT = 300.0
+
+TIMEOUT = httpx.Timeout(connect=CONNECT_TIMEOUT, read=REQUEST_TIMEOUT, write=REQUEST_TIMEOUT, pool=CONNECT_TIMEOUT)
+STREAM_TIMEOUT = httpx.Timeout(connect=CONNECT_TIMEOUT, read=STREAM_READ_TIMEOUT, write=REQUEST_TIMEOUT, pool=CONNECT_TIMEOUT)
+WAIT_TIMEOUT = httpx.Timeout(connect=CONNECT_TIMEOUT, read=WAIT_READ_TIMEOUT, write=REQUEST_TIMEOUT, pool=CONNECT_TIMEOUT)
+SHORT = httpx.Timeout(CANCEL_TIMEOUT)
 STREAM_HEADERS = {"accept": "text/event-stream", "cache-control": "no-store"}
 
 
@@ -52,29 +68,78 @@ def headers_for(api_key: Optional[str]) -> dict[str, str]:
 
 
 def dropped(url: str, exc: Exception) -> StreamInterrupted:
+    if isinstance(exc, httpx.ReadTimeout):
+        return StreamStalled(
+            f"The server at {url} sent nothing for {STREAM_READ_TIMEOUT:.0f} s, not even its heartbeat, during the run."
+        )
     return StreamInterrupted(f"The connection to {url} dropped during the run ({type(exc).__name__}).")
 
 
+def base_url(url: str) -> str:
+    """The URL without a trailing slash; one line if it is not a URL httpx can use."""
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise AgentUsageError(f"{url!r} is not a valid URL ({exc}): write it like http://127.0.0.1:2024.") from None
+    return url.rstrip("/")
+
+
+def decoded(response: httpx.Response, url: str) -> Any:
+    """The JSON body of a response; a 200 that is not JSON (an HTML page) is one line."""
+    if not response.content.strip():
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        kind = response.headers.get("content-type", "").partition(";")[0] or "no content type"
+        what = f"{response.request.method} {response.request.url.path}"
+        raise ServerError(
+            f"{url} answered {what} with {kind}, not JSON: is it an Agent Server's URL?", response.status_code
+        ) from None
+
+
+def not_a_stream(url: str, what: str, response: httpx.Response) -> ServerError:
+    """A 200 that is not an event stream: not an Agent Server (a login page, a proxy's page)."""
+    kind = response.headers.get("content-type", "").partition(";")[0] or "no content type"
+    return ServerError(
+        f"{url} answered {what} with {kind}, not an event stream: is it an Agent Server's URL?", response.status_code
+    )
+
+
 class RunStream:
-    """An open run stream. Iterate it for :class:`Event` objects; a clean EOF ends the stream."""
+    """An open run stream. Iterate it for :class:`Event` objects; a clean EOF ends the stream.
+
+    The server's heartbeat comes out as :data:`HEARTBEAT`, so the one following the run knows
+    the server is there while the run is silent."""
 
     def __init__(self, response: httpx.Response, url: str) -> None:
         self.response = response
         self.url = url
         self.thread_id, self.run_id = run_location(response.headers)
 
+    @staticmethod
+    def _events(decoder: SSEDecoder, chunk: bytes) -> list[Event]:
+        comments = decoder.comments
+        events = [
+            Event(e["event"], e["data"] if "data" in e else e["text"] or None, e.get("id") or None) for e in decoder.feed(chunk)
+        ]
+        return events or ([HEARTBEAT] if decoder.comments > comments else [])
+
     def __iter__(self) -> Iterator[Event]:
+        decoder = SSEDecoder()
         try:
-            for sse in EventSource(self.response).iter_sse():
-                yield decode_event(sse.event, sse.data, sse.id)
-        except (httpx.TransportError, SSEError) as exc:
+            for chunk in self.response.iter_bytes():
+                yield from self._events(decoder, chunk)
+        except httpx.TransportError as exc:
             raise dropped(self.url, exc) from None
 
     async def __aiter__(self) -> AsyncIterator[Event]:
+        decoder = SSEDecoder()
         try:
-            async for sse in EventSource(self.response).aiter_sse():
-                yield decode_event(sse.event, sse.data, sse.id)
-        except (httpx.TransportError, SSEError) as exc:
+            async for chunk in self.response.aiter_bytes():
+                for event in self._events(decoder, chunk):
+                    yield event
+        except httpx.TransportError as exc:
             raise dropped(self.url, exc) from None
 
 
@@ -82,7 +147,7 @@ class Client:
     """Synchronous Agent Server client. ``api_key`` is sent as ``x-api-key`` and never shown."""
 
     def __init__(self, url: str, api_key: Optional[str] = None, *, transport: Optional[httpx.BaseTransport] = None) -> None:
-        self.url = url.rstrip("/")
+        self.url = base_url(url)
         self._http = httpx.Client(base_url=self.url, headers=headers_for(api_key), timeout=TIMEOUT, transport=transport)
 
     def __repr__(self) -> str:
@@ -97,9 +162,11 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _request(self, method: str, path: str, *, json: Any = None, params: Any = None) -> httpx.Response:
+    def _request(
+        self, method: str, path: str, *, json: Any = None, params: Any = None, timeout: httpx.Timeout = TIMEOUT
+    ) -> httpx.Response:
         try:
-            response = self._http.request(method, path, json=json, params=params)
+            response = self._http.request(method, path, json=json, params=params, timeout=timeout)
         except httpx.TransportError as exc:
             raise unreachable(self.url, exc) from None
         if response.status_code >= 400:
@@ -107,12 +174,13 @@ class Client:
         return response
 
     def _json(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
-        response = self._request(method, path, json=json, params=params)
-        return response.json() if response.content.strip() else None
+        return decoded(self._request(method, path, json=json, params=params), self.url)
 
     # -- server -------------------------------------------------------------------------------
     def ok(self) -> bool:
-        return bool(self._json("GET", "/ok").get("ok"))
+        """Whether the server answers, within :data:`CANCEL_TIMEOUT` (``%agent connect``)."""
+        answer = decoded(self._request("GET", "/ok", timeout=SHORT), self.url)
+        return bool(answer.get("ok")) if isinstance(answer, dict) else False
 
     def info(self) -> dict[str, Any]:
         return self._json("GET", "/info")
@@ -159,16 +227,24 @@ class Client:
     def delete_thread(self, thread_id: str) -> None:
         self._request("DELETE", f"/threads/{thread_id}")
 
+    def list_runs(self, thread_id: str, *, limit: int = 10, timeout: httpx.Timeout = TIMEOUT) -> list[dict[str, Any]]:
+        """The thread's runs, newest first."""
+        return decoded(self._request("GET", f"/threads/{thread_id}/runs", params={"limit": limit}, timeout=timeout), self.url)
+
     # -- runs ---------------------------------------------------------------------------------
     @contextlib.contextmanager
     def _stream(
         self, method: str, path: str, body: Any = None, headers: Optional[dict[str, str]] = None, params: Any = None
     ) -> Iterator[RunStream]:
         try:
-            with self._http.stream(method, path, json=body, headers=headers or STREAM_HEADERS, params=params) as response:
+            with self._http.stream(
+                method, path, json=body, headers=headers or STREAM_HEADERS, params=params, timeout=STREAM_TIMEOUT
+            ) as response:
                 if response.status_code >= 400:
                     response.read()
                     raise http_error(response.status_code, response.content, f"{method} {path}")
+                if not is_sse(response.headers):
+                    raise not_a_stream(self.url, f"{method} {path}", response)
                 yield RunStream(response, self.url)
         except httpx.TransportError as exc:
             raise unreachable(self.url, exc) from None
@@ -191,28 +267,27 @@ class Client:
     def wait_run(self, thread_id: Optional[str], body: dict[str, Any]) -> tuple[Any, Optional[str], Optional[str]]:
         """Run to the end without streaming: (result, thread_id, run_id)."""
         path = runs_path(thread_id, "/wait")
-        response = self._request("POST", path, json=body)
+        response = self._request("POST", path, json=body, timeout=WAIT_TIMEOUT)
         tid, rid = run_location(response.headers)
-        return response.json(), tid, rid
+        return decoded(response, self.url), tid, rid
 
-    def get_run(self, thread_id: str, run_id: str) -> dict[str, Any]:
-        return self._json("GET", f"/threads/{thread_id}/runs/{run_id}")
+    def get_run(self, thread_id: str, run_id: str, *, short: bool = False) -> dict[str, Any]:
+        """The run; ``short``: within :data:`CANCEL_TIMEOUT` (is a silent server still there?)."""
+        return decoded(self._request("GET", f"/threads/{thread_id}/runs/{run_id}", timeout=SHORT if short else TIMEOUT), self.url)
 
     def cancel_run(self, thread_id: str, run_id: str, *, action: str = "interrupt", wait: bool = False) -> None:
+        """Cancel within :data:`CANCEL_TIMEOUT` (``wait``: until the run has stopped, which takes longer)."""
         params = {"action": action}
         if wait:
             params["wait"] = "1"
         try:
-            self._request("POST", f"/threads/{thread_id}/runs/{run_id}/cancel", params=params)
+            self._request("POST", f"/threads/{thread_id}/runs/{run_id}/cancel", params=params, timeout=TIMEOUT if wait else SHORT)
         except ServerError as exc:
             # 404 here means the run already ended, which is what cancelling wanted.
             if exc.status_code != 404:
                 raise
 
     # -- time travel, assistants and the store (issue 13) ---------------------------------------
-    def list_runs(self, thread_id: str, *, limit: int = 10) -> list[dict[str, Any]]:
-        """A thread's runs, newest first."""
-        return self._json("GET", f"/threads/{thread_id}/runs", params={"limit": limit})
 
     def update_state(
         self, thread_id: str, values: Any, *, as_node: Optional[str] = None, checkpoint_id: Optional[str] = None
@@ -275,7 +350,7 @@ class AsyncClient:
     as tasks on the kernel's event loop. Only what those runs need."""
 
     def __init__(self, url: str, api_key: Optional[str] = None, *, transport: Optional[httpx.AsyncBaseTransport] = None) -> None:
-        self.url = url.rstrip("/")
+        self.url = base_url(url)
         self._http = httpx.AsyncClient(base_url=self.url, headers=headers_for(api_key), timeout=TIMEOUT, transport=transport)
 
     def __repr__(self) -> str:
@@ -284,17 +359,17 @@ class AsyncClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _json(self, method: str, path: str, *, params: Any = None) -> Any:
+    async def _json(self, method: str, path: str, *, params: Any = None, timeout: httpx.Timeout = TIMEOUT) -> Any:
         try:
-            response = await self._http.request(method, path, params=params)
+            response = await self._http.request(method, path, params=params, timeout=timeout)
         except httpx.TransportError as exc:
             raise unreachable(self.url, exc) from None
         if response.status_code >= 400:
             raise http_error(response.status_code, response.content, f"{method} {path}")
-        return response.json() if response.content.strip() else None
+        return decoded(response, self.url)
 
-    async def get_run(self, thread_id: str, run_id: str) -> dict[str, Any]:
-        return await self._json("GET", f"/threads/{thread_id}/runs/{run_id}")
+    async def get_run(self, thread_id: str, run_id: str, *, short: bool = False) -> dict[str, Any]:
+        return await self._json("GET", f"/threads/{thread_id}/runs/{run_id}", timeout=SHORT if short else TIMEOUT)
 
     async def get_state(self, thread_id: str) -> dict[str, Any]:
         return await self._json("GET", f"/threads/{thread_id}/state")
@@ -307,7 +382,7 @@ class AsyncClient:
 
     async def cancel_run(self, thread_id: str, run_id: str) -> None:
         try:
-            await self._json("POST", f"/threads/{thread_id}/runs/{run_id}/cancel", params={"action": "interrupt"})
+            await self._json("POST", f"/threads/{thread_id}/runs/{run_id}/cancel", params={"action": "interrupt"}, timeout=SHORT)
         except ServerError as exc:
             if exc.status_code != 404:  # 404: it already ended
                 raise
@@ -319,11 +394,13 @@ class AsyncClient:
         path = f"/threads/{thread_id}/runs/{run_id}/stream"
         try:
             async with self._http.stream(
-                "GET", path, headers=join_headers(last_event_id), params=join_params(subgraphs)
+                "GET", path, headers=join_headers(last_event_id), params=join_params(subgraphs), timeout=STREAM_TIMEOUT
             ) as response:
                 if response.status_code >= 400:
                     await response.aread()
                     raise http_error(response.status_code, response.content, f"GET {path}")
+                if not is_sse(response.headers):
+                    raise not_a_stream(self.url, f"GET {path}", response)
                 yield RunStream(response, self.url)
         except httpx.TransportError as exc:
             raise unreachable(self.url, exc) from None

@@ -3,6 +3,7 @@ that records or replays them, and the sync and async clients built for a URL."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any, Optional
 
@@ -19,15 +20,48 @@ class Connection:
         self.borrowed = ""  # URL of a server we use as if served but did not start
         self.cassette: Any = None
         self.cassette_env_read = False
+        # A cassette that was asked for but cannot be used: every request fails with this until
+        # another cassette or %agent record --off, so a notebook meant to replay never goes live.
+        self.cassette_error: Optional[Exception] = None
         self._clients: dict[bool, tuple[tuple[Any, ...], Any]] = {}
 
     def _key(self, url: str) -> tuple[Any, ...]:
         # A new key in the environment or a new cassette makes a new client.
         return (url, api_key_from_env(), self.cassette)
 
+    def use_cassette(self, path: Optional[str], mode: Optional[str] = None) -> Any:
+        """Record or replay through the cassette at ``path`` from now on; ``None``: no cassette."""
+        from .cassette import Cassette
+        from .exceptions import AgentError
+
+        self.cassette_env_read = True  # an explicit choice wins over $LG_MAGICS_CASSETTE
+        self.cassette = self.cassette_error = None
+        if path is None:
+            return None
+        try:
+            self.cassette = Cassette(path, mode)
+        except AgentError as exc:  # a missing or broken file, a bad mode
+            self.cassette_error = exc
+            raise
+        return self.cassette
+
+    def _check_cassette(self) -> None:
+        from .exceptions import AgentError, CassetteError
+
+        if not self.cassette_env_read and os.environ.get(CASSETTE_ENV):
+            with contextlib.suppress(AgentError):  # kept in cassette_error, said below
+                self.use_cassette(os.environ[CASSETTE_ENV])
+        self.cassette_env_read = True
+        if self.cassette_error is not None:
+            raise CassetteError(
+                f"{str(self.cassette_error).rstrip('.')}. Nothing runs until the cassette is fixed "
+                "(%agent record PATH) or dropped (%agent record --off)."
+            )
+
     def client(self, url: str) -> Any:
         from .client import Client
 
+        self._check_cassette()
         key = self._key(url)
         cached = self._clients.get(False)
         if cached is None or cached[0] != key:
@@ -40,6 +74,7 @@ class Connection:
         """The async twin of :meth:`client`, for background runs on the kernel's event loop."""
         from .client import AsyncClient
 
+        self._check_cassette()
         key = self._key(url)
         cached = self._clients.get(True)
         if cached is None or cached[0] != key:
@@ -50,12 +85,7 @@ class Connection:
 
     def transport(self, asynchronous: bool = False) -> Any:
         """The cassette's transport while runs are recorded or replayed; None (httpx's own) otherwise."""
-        if not self.cassette_env_read:
-            self.cassette_env_read = True
-            if os.environ.get(CASSETTE_ENV) and self.cassette is None:
-                from .cassette import Cassette
-
-                self.cassette = Cassette(os.environ[CASSETTE_ENV])
+        self._check_cassette()
         if self.cassette is None:
             return None
         return self.cassette.async_transport() if asynchronous else self.cassette.transport()
@@ -64,24 +94,32 @@ class Connection:
         """Start (or, under the pytest plugin or a replay, borrow) a server; returns its URL."""
         from .server import EmbeddedServer, served_graphs
 
-        self.stop()
         self.transport()  # opens the cassette named by the environment, if any
         shared = os.environ.get(URL_ENV, "").rstrip("/") if path is None and port is None else ""
         if self.cassette is not None and self.cassette.replaying:
             # Replay starts nothing: the cassette says what serve printed when it was recorded.
-            url, self.graphs = self.cassette.served()
-            self.borrowed = url
+            url, graphs = self.cassette.served()
+            self.stop()
+            self.borrowed, self.graphs = url, graphs
         elif shared:
             # A server started for the whole session (the pytest plugin): use it, never stop it.
-            url, self.graphs = shared, served_graphs(shared)
-            self.borrowed = url
+            url, graphs = shared, served_graphs(shared)
+            self.stop()
+            self.borrowed, self.graphs = url, graphs
         else:
             server = EmbeddedServer(path, port=port)
+            # A typo in the path or a bad port leaves the running server alone.
+            server.check(current_port=self.server.port if self.server is not None else None)
+            self.stop()
             url = server.start()  # on EmbeddedServerError nothing is kept
             self.server, self.graphs = server, server.graphs
         if self.cassette is not None:
             self.cassette.note_serve(url, self.graphs)
         return url
+
+    def current(self) -> Optional[str]:
+        """The URL of the server this kernel serves or borrowed, if any."""
+        return self.borrowed or (str(self.server.url) if self.server is not None else None)
 
     def stop(self) -> Optional[str]:
         """Stop the server this kernel started, or let go of a borrowed one. Its URL, or None if none."""

@@ -7,10 +7,25 @@ Each class renders in a notebook as one line that says what to do
 from __future__ import annotations
 
 from IPython.core.error import UsageError
+from traitlets import TraitError
+
+#: The longest error line: an error that quotes a value (an 18 kB argument, a server's echo of it)
+#: keeps its start and its end, where the advice is.
+MAX_MESSAGE = 600
+
+
+def abbreviate(text: str, limit: int = MAX_MESSAGE) -> str:
+    if len(text) <= limit:
+        return text
+    head = limit * 2 // 3
+    return f"{text[:head]} … [{len(text) - limit:,} characters left out] … {text[head - limit :]}"
 
 
 class AgentError(Exception):
-    """Base class: a problem the user can act on, shown as one line."""
+    """Base class: a problem the user can act on, shown as one (short) line."""
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(abbreviate(str(message)), *args)
 
     def _render_traceback_(self) -> list[str]:
         # One line even when a server's message has several (LangGraph appends a troubleshooting URL).
@@ -23,6 +38,11 @@ class AgentUsageError(UsageError, AgentError):
     A plain ``UsageError`` reaches the notebook only as stderr text; the
     one-line traceback makes it a real error output that fails the cell.
     """
+
+
+class BadSetting(AgentUsageError, TraitError):
+    """A bad value for a setting (``%config AgentMagics.X = ...``). A ``TraitError``, so traitlets
+    rolls the assignment back and the setting keeps its good value."""
 
 
 class ServerUnreachable(AgentError):
@@ -61,6 +81,15 @@ class RunFailed(AgentError):
 
 class StreamInterrupted(AgentError):
     """The connection to a running stream dropped and could not be resumed."""
+
+
+class StreamStalled(StreamInterrupted):
+    """The run stream brought nothing for a while, not even the server's heartbeat."""
+
+
+class Interrupted(AgentError, KeyboardInterrupt):
+    """The kernel was interrupted: one line says what became of the run, and the cell ends
+    as interrupted (it is a ``KeyboardInterrupt``) without an internal traceback."""
 
 
 class EmbeddedServerError(AgentError):

@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
-from .exceptions import ServerUnreachable, StreamInterrupted
+from .exceptions import ServerError, ServerUnreachable, StreamInterrupted, StreamStalled
 from .protocol import ACTIVE_STATUSES, RECONNECT_DELAYS, Event, EventCursor
 
 if TYPE_CHECKING:
@@ -36,6 +36,10 @@ def gave_up(tries: int) -> StreamInterrupted:
         f"The connection to the run dropped and {tries} reconnection attempts failed; "
         "the run may still be going on the server (%agent wait or %agent cancel)."
     )
+
+
+def stalled(exc: StreamStalled) -> StreamInterrupted:
+    return StreamInterrupted(f"{str(exc).rstrip('.')}, and it does not answer now: the run may still be going on the server.")
 
 
 class RunIdentity(Protocol):
@@ -63,10 +67,19 @@ class Follower:
         self.delays = RECONNECT_DELAYS if delays is None else delays
         self.subgraphs = subgraphs  # sent again on every rejoin
         self.status: Optional[str] = None
+        self.gone = False  # the run was deleted while we followed it (--multitask rollback)
 
     @property
     def run_id(self) -> Optional[str]:
         return self.run.run_id
+
+    def _gone(self, exc: ServerError) -> bool:
+        """A 404 for a run we follow: another run rolled it back (``--multitask rollback`` deletes
+        the run it replaces), or it was deleted. It ended, cancelled."""
+        if exc.status_code != 404 or self.run_id is None:
+            return False
+        self.status, self.gone = "interrupted", True
+        return True
 
     def _next_delay(self, attempt: int, error: Optional[Exception]) -> float:
         if self.thread_id is None:
@@ -83,7 +96,7 @@ class Follower:
         attempt = 0
         stream = first
         while True:
-            error = None
+            error: Optional[Exception] = None
             try:
                 with contextlib.ExitStack() as stack:
                     if stream is None:
@@ -101,6 +114,22 @@ class Follower:
                 self.status = client.get_run(self.thread_id, self.run_id).get("status")
                 if self.status not in ACTIVE_STATUSES:
                     return
+            except StreamStalled as exc:
+                # A silent server is asked once, briefly, whether the run goes on (a proxy may have
+                # lost the connection); one that does not answer ends the following at once.
+                stream, error = None, exc
+                if self.thread_id is None or self.run_id is None:
+                    raise
+                try:
+                    self.status = client.get_run(self.thread_id, self.run_id, short=True).get("status")
+                except (ServerError, ServerUnreachable):
+                    raise stalled(exc) from None
+                if self.status not in ACTIVE_STATUSES:
+                    return
+            except ServerError as exc:
+                if self._gone(exc):
+                    return
+                raise
             except (StreamInterrupted, ServerUnreachable) as exc:  # a rejoin that fails is one more try
                 stream, error = None, exc
             sleep(self._next_delay(attempt, error))
@@ -111,7 +140,7 @@ class Follower:
         assert self.thread_id and self.run_id
         attempt = 0
         while True:
-            error = None
+            error: Optional[Exception] = None
             try:
                 last_id = self.cursor.rejoin_from()
                 async with client.join_stream(self.thread_id, self.run_id, last_id, subgraphs=self.subgraphs) as stream:
@@ -122,6 +151,18 @@ class Follower:
                 self.status = (await client.get_run(self.thread_id, self.run_id)).get("status")
                 if self.status not in ACTIVE_STATUSES:
                     return
+            except StreamStalled as exc:
+                error = exc
+                try:
+                    self.status = (await client.get_run(self.thread_id, self.run_id, short=True)).get("status")
+                except (ServerError, ServerUnreachable):
+                    raise stalled(exc) from None
+                if self.status not in ACTIVE_STATUSES:
+                    return
+            except ServerError as exc:
+                if self._gone(exc):
+                    return
+                raise
             except (StreamInterrupted, ServerUnreachable) as exc:  # a rejoin that fails is one more try
                 error = exc
             await asyncio.sleep(self._next_delay(attempt, error))

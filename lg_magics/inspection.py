@@ -86,11 +86,30 @@ def thread_variables(namespace: Mapping[str, Any], hidden: Collection[str] = ())
     return sorted(found)
 
 
+def thread_status(thread: dict[str, Any]) -> str:
+    """A thread's status in the words of run statuses: what its last run left it in
+    (``idle``: no run going on, the last one done or none yet)."""
+    from .render import STATUS_LABELS
+    from .transcript import CANCELLED, ERROR, RUNNING, WAITING
+
+    status = thread.get("status")
+    if status == "busy":
+        return STATUS_LABELS[RUNNING]
+    if status == "error":
+        return STATUS_LABELS[ERROR]
+    if status == "interrupted":
+        # The server says "interrupted" both for a run waiting at interrupt() and for a cancelled one.
+        error = thread.get("error")
+        cancelled = isinstance(error, dict) and error.get("error") == "UserInterrupt"
+        return STATUS_LABELS[CANCELLED if cancelled else WAITING]
+    return str(status or "?")
+
+
 def _thread_row(variable: str, thread_id: str, thread: Optional[dict[str, Any]]) -> list[str]:
     if thread is None:
         return [variable, "", "not on this server", "", thread_id]
     graph = str((thread.get("metadata") or {}).get("graph_id") or "")
-    return [variable, graph, str(thread.get("status") or ""), values_summary(thread.get("values"), 60), thread_id]
+    return [variable, graph, thread_status(thread), values_summary(thread.get("values"), 60), thread_id]
 
 
 def threads_bundle(
@@ -158,7 +177,7 @@ def state_bundle(client: Client, label: str, thread_id: str, *, checkpoint: Opti
     except ThreadNotFound:
         raise _missing(label, thread_id, client) from None
     metadata = state.get("metadata") or {}
-    head = f"{label}: {'at a checkpoint' if checkpoint else thread.get('status', '?')}"
+    head = f"{label}: {'at a checkpoint' if checkpoint else thread_status(thread)}"
     if metadata.get("step") is not None:
         head += f" · step {metadata['step']}"
     head += f" · next: {', '.join(state.get('next') or []) or 'none'}"

@@ -62,6 +62,12 @@ def interpolate(text: str, names: Mapping[str, Any], *, where: str = "the cell")
                 f"{{{{{name}}}}} in {where}: no variable named {name}. Define it, write \\{{{{{name}}}}} "
                 "to keep the braces, or pass --no-interpolate."
             )
-        return as_text(names[name], filter)
+        try:
+            return as_text(names[name], filter)
+        except Exception as exc:  # noqa: BLE001 - a value's own __str__ or a circular value: one line
+            kind = "as JSON" if filter else "as text"
+            raise AgentUsageError(
+                f"{match.group(0)} in {where}: {name} cannot be written {kind} ({type(exc).__name__}: {exc})."
+            ) from None
 
     return PLACEHOLDER.sub(replace, text)

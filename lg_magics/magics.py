@@ -110,7 +110,12 @@ class AgentMagics(Magics):
             "update_interval": settings.check_interval,
             "thread_pattern": settings.check_pattern,
         }
-        return checks[proposal.trait.name](proposal.value, f"AgentMagics.{proposal.trait.name}")
+        from .exceptions import BadSetting
+
+        try:
+            return checks[proposal.trait.name](proposal.value, f"AgentMagics.{proposal.trait.name}")
+        except AgentUsageError as exc:
+            raise BadSetting(f"{str(exc).rstrip('.')}; the setting is unchanged.") from None
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -247,12 +252,20 @@ class AgentMagics(Magics):
             %agent wait [VAR]                              block until a background run ends; bind it
             %agent cancel [VAR]                            cancel a background run on the server
         """
-        if cell is None:
-            return self._command(line)
-        args = parse(self.agent, line)
-        if args is None:
-            return None
-        self._run_cell(args, cell)
+        from .exceptions import Interrupted
+
+        try:
+            if cell is None:
+                return self._command(line)
+            args = parse(self.agent, line)
+            if args is None:
+                return None
+            self._run_cell(args, cell)
+        except Interrupted:
+            raise
+        except KeyboardInterrupt:
+            # Wherever else an interrupt lands (a command, a check before the run): one line.
+            raise Interrupted("stopped before it finished") from None
         return None
 
     def _defaults(self) -> Any:
@@ -281,7 +294,9 @@ class AgentMagics(Magics):
         if request.command is None and not args.json:
             self.input_schemas.check_text_input(self.client(), request.assistant)
         if args.quiet:
-            session = RunSession(self.client(), request, self.user_ns, display=lambda _: None, quiet=True)
+            session = RunSession(
+                self.client(), request, self.user_ns, display=lambda _: None, quiet=True, forgetful=self._forgetful()
+            )
         else:
             session = self._session(request, display)
         return self._launch(session)
@@ -350,8 +365,15 @@ class AgentMagics(Magics):
             if isinstance(obj, dict) and session.view is not None:
                 session.view.summary_shown()
 
-        session = RunSession(self.client(), request, self.user_ns, display=shown, make_view=make_view)
+        session = RunSession(
+            self.client(), request, self.user_ns, display=shown, make_view=make_view, forgetful=self._forgetful(), say=print
+        )
         return session
+
+    def _forgetful(self) -> bool:
+        """Whether runs go to the in-memory embedded server this kernel started."""
+        server = self.connection.server
+        return server is not None and self.client().url == server.url
 
     def _resume_from(self, parent: Any, value: str) -> None:
         """The view's Resume button: resume the thread in the background, shown under the parent's view."""
@@ -426,8 +448,13 @@ class AgentMagics(Magics):
         args = parse(self.serve, line)
         if args is None:
             return
-        self._stop_server()
-        url = self.url = self.connection.serve(args.path, args.port)
+        before = self.connection.current()
+        try:
+            url = self.url = self.connection.serve(args.path, args.port)
+        except BaseException:
+            if before is not None and self.connection.current() is None and self.url == before:
+                self.url = ""  # the old server was stopped and the new one did not start
+            raise
         print(f"Agent Server ready at {url} with graphs: {', '.join(self.connection.graphs)}. Stop it with %agent stop.")
 
     @magic_arguments(name="agent stop")
@@ -794,19 +821,16 @@ class AgentMagics(Magics):
         Put it before %agent serve or %agent connect. When replaying, %agent serve starts nothing: it
         prints the line it printed when recorded.
         """
-        from .cassette import Cassette
-
         args = parse(self.record, line)
         if args is None:
             return
-        self.connection.cassette_env_read = True  # an explicit choice wins over $LG_MAGICS_CASSETTE
         if args.off:
-            self.connection.cassette = None
+            self.connection.use_cassette(None)
             print("Runs go to the server, without a cassette.")
             return
         if not args.path:
             raise AgentUsageError("%agent record needs a cassette file, e.g. %agent record my_notebook.cassette.json (or --off).")
-        self.connection.cassette = Cassette(args.path, args.mode)
+        self.connection.use_cassette(args.path, args.mode)
         # The same line whether recording or replaying, so a saved notebook passes nbval in both.
         print(f"Runs go through the cassette {self.connection.cassette.name}.")
 

@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, Optional
 
 from .exceptions import AssistantNotFound, BusyThread, ServerError, ThreadNotFound
@@ -90,18 +91,14 @@ class EventCursor:
         return self.previous_id or "-1"
 
 
+#: What a run stream yields for bytes that bring no event (the server's heartbeat, every 5 s):
+#: the server is there, the run is silent.
+HEARTBEAT = Event(":heartbeat", None)
+
 #: Seconds to wait before each reconnection attempt (like the official SDK: doubling, capped at 5 s).
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0, 5.0)
 #: Run statuses that mean a stream's clean end was a drop, not the run's end.
 ACTIVE_STATUSES = ("pending", "running")
-
-
-def decode_event(name: str, data: str, event_id: Optional[str]) -> Event:
-    try:
-        decoded = json.loads(data) if data else None
-    except json.JSONDecodeError:
-        decoded = data
-    return Event(name or "message", decoded, event_id or None)
 
 
 def api_keys_from_env(environ: Optional[Mapping[str, str]] = None) -> list[tuple[str, str]]:
@@ -181,6 +178,13 @@ def error_detail(status_code: int, body: bytes) -> str:
         detail = None
     if not isinstance(detail, str) or not detail:
         text = body.decode("utf-8", "replace").strip()
+        if text.startswith("<"):
+            # An HTML error page, from a reverse proxy or gateway: its markup says nothing useful.
+            try:
+                reason = HTTPStatus(status_code).phrase
+            except ValueError:
+                reason = "an error"
+            return f"{reason} (an HTML page: a proxy or gateway between you and the Agent Server answered)"
         detail = text[:200] or f"HTTP {status_code}"
     # Validation errors carry a multi-line schema dump; the first line says what is wrong.
     return detail.strip().splitlines()[0]

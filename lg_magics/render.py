@@ -110,6 +110,8 @@ def header_html(t: Transcript, elapsed: float | None = None) -> str:
         parts.append(f"tokens {escape(tokens_text(usage))}")
     if elapsed is not None:
         parts.append(f"{elapsed:.1f} s")
+    if t.silent and not t.finished:
+        parts.append(f"no event for {t.silent} s")
     return '<div class="lgm-header">' + " · ".join(parts) + "</div>"
 
 

@@ -16,6 +16,8 @@ from .settings import check_concurrency
 from .variables import DEFAULT_PATTERN, check_name, thread_var_name
 
 ThreadUse = Literal["new", "existing"]
+#: Where a thread run's metadata carries the id of the request that created it.
+REQUEST_KEY = "lg_magics_request"
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class RunRequest:
         thread: Optional[ThreadUse] = None,
         assistant_id: Optional[str] = None,
         checkpoint_id: Optional[str] = None,
+        request_id: Optional[str] = None,
     ) -> dict[str, Any]:
         """The RunCreate body. ``thread``: the run creates its thread (``new``), continues one
         (``existing``), or has none (stateless).
@@ -72,7 +75,8 @@ class RunRequest:
         thread has no id to cancel by, and ``--wait`` has no stream to rejoin: the server cancels
         those when we hang up. ``on_disconnect`` is always said: servers differ in their default.
         A stateless stream also carries ``values``: its thread is gone after the run, so the stream
-        is the only place for its final state and interrupts."""
+        is the only place for its final state and interrupts. A thread run's metadata carries
+        ``request_id``, which finds the run when an interrupt came before the server answered."""
         modes = None
         if not self.wait:
             modes = list(self.stream_modes)
@@ -85,7 +89,7 @@ class RunRequest:
             stream_modes=modes,
             config=self.config,
             context=self.context,
-            metadata=self.metadata,
+            metadata={**(self.metadata or {}), REQUEST_KEY: request_id} if thread and request_id else self.metadata,
             multitask_strategy=None if self.stateless else self.multitask,
             stream_resumable=thread is not None and not self.wait,
             on_disconnect="cancel" if thread is None or self.wait else "continue",
@@ -110,6 +114,33 @@ class RunRequest:
         return body
 
 
+def check_sendable(value: Any, where: str) -> Any:
+    """``value`` if a request can carry it as JSON; else one line saying what is in the way
+    (a datetime, NaN, a circular reference, a lone surrogate in a text)."""
+    found: list[str] = []
+
+    def refuse(obj: Any) -> Any:
+        found.append(type(obj).__name__)
+        raise TypeError
+
+    try:
+        json.dumps(value, allow_nan=False, ensure_ascii=False, default=refuse).encode("utf-8")
+    except TypeError:
+        kind = found[0] if found else "value"
+        raise AgentUsageError(
+            f"{where} holds a {kind}, which JSON cannot carry: convert it first (e.g. str(value), or .isoformat() for a date)."
+        ) from None
+    except UnicodeEncodeError as exc:
+        char = exc.object[exc.start : exc.end] if isinstance(exc.object, str) else ""
+        raise AgentUsageError(
+            f"{where} has a character that is not valid text ({char!a}, a lone surrogate): remove it, or decode the text properly."
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        reason = "NaN or Infinity" if "float" in str(exc) else "a value that contains itself"
+        raise AgentUsageError(f"{where} holds {reason}, which JSON cannot carry.") from None
+    return value
+
+
 def json_argument(text: Optional[str], flag: str, namespace: Mapping[str, Any]) -> Optional[dict[str, Any]]:
     """A JSON object (or Python literal) given inline, or the name of a notebook variable holding a dict."""
     if text is None:
@@ -118,7 +149,8 @@ def json_argument(text: Optional[str], flag: str, namespace: Mapping[str, Any]) 
     if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
         # IPython splits magic arguments keeping the quotes: --context '{"delay": 0.2}'.
         text = text[1:-1]
-    if text.isidentifier() and text in namespace:
+    named = text.isidentifier() and text in namespace
+    if named:
         value = namespace[text]
     else:
         try:
@@ -129,14 +161,14 @@ def json_argument(text: Optional[str], flag: str, namespace: Mapping[str, Any]) 
             ) from None
     if not isinstance(value, dict):
         raise AgentUsageError(f"{flag} needs a JSON object (a dict), got {type(value).__name__}.")
-    return value
+    return check_sendable(value, f"{flag} {text}" if named else flag)
 
 
 def parse_literal(text: str) -> Any:
     """JSON, else a Python literal (single quotes, True/None, a trailing comma); ValueError if neither
     or if the value cannot travel as JSON (a set, bytes)."""
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_no_constant)
     except RecursionError:
         raise ValueError("nested too deeply") from None
     except ValueError:
@@ -149,6 +181,10 @@ def parse_literal(text: str) -> Any:
         except (TypeError, ValueError, RecursionError) as exc:
             raise ValueError(str(exc)) from None
     return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def json_input(text: str) -> Any:
@@ -259,6 +295,7 @@ def build_request(args: Any, cell: str, namespace: Mapping[str, Any], defaults: 
         thread_var = check_name(args.thread, "--thread") if args.thread else thread_var_name(assistant, defaults.thread_pattern)
     command = {"resume": resume_value(text)} if args.resume else None
     run_input = None if command else cell_input(text, as_json=getattr(args, "json", False))
+    check_sendable(command or run_input, "The cell")
     return RunRequest(
         assistant=assistant,
         input=run_input,

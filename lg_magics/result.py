@@ -16,6 +16,9 @@ class RunResult(Mapping[str, Any]):
     ``text`` (the last AI text), ``reasoning``, ``usage`` (tokens, summed),
     ``model``, ``status``, ``run_id``, ``thread_id``, ``interrupts``, ``error``
     and ``transcript``.
+
+    ``status`` is in the words the views use (:data:`~lg_magics.render.STATUS_LABELS`): ``queued``,
+    ``running``, ``done``, ``waiting for input``, ``paused``, ``failed`` or ``cancelled``.
     """
 
     def __init__(self, transcript: Transcript) -> None:
@@ -27,7 +30,7 @@ class RunResult(Mapping[str, Any]):
 
     @property
     def status(self) -> str:
-        return self.transcript.status
+        return status_label(self.transcript.status)
 
     @property
     def run_id(self) -> Optional[str]:
@@ -88,7 +91,7 @@ class RunResult(Mapping[str, Any]):
 
     def __repr__(self) -> str:
         # No IDs or timings: a repr shown in a cell must be stable for nbval.
-        parts = [f"assistant={self.transcript.assistant!r}", f"status={status_label(self.status)!r}"]
+        parts = [f"assistant={self.transcript.assistant!r}", f"status={self.status!r}"]
         if self.text is not None:
             parts.append(f"text={compact(self.text, 60)!r}")
         if self.interrupts:

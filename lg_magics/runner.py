@@ -18,17 +18,29 @@ async drivers perform them with their own client.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
+import time
 import uuid
 from collections.abc import Generator, MutableMapping
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from .exceptions import AgentError, AgentUsageError, AssistantNotFound, RunFailed, ServerError, StreamInterrupted, ThreadNotFound
+from .exceptions import (
+    AgentError,
+    AgentUsageError,
+    AssistantNotFound,
+    Interrupted,
+    RunFailed,
+    ServerError,
+    ServerUnreachable,
+    StreamInterrupted,
+    ThreadNotFound,
+)
 from .follow import Follower
-from .protocol import Event, is_uuid
+from .protocol import ACTIVE_STATUSES, HEARTBEAT, Event, is_uuid
 from .render import transcript_text
-from .request import RunRequest
+from .request import REQUEST_KEY, RunRequest
 from .result import RunResult
 from .styles import summary_html
 from .transcript import ERROR, PAUSED, SUCCESS, Transcript
@@ -36,6 +48,12 @@ from .variables import thread_in
 
 if TYPE_CHECKING:
     from .client import AsyncClient, Client
+
+#: Seconds without an event before the live view says "no event for N s".
+SILENCE_NOTICE = 10.0
+#: After an interrupt that came before the server answered: how long to look for the run the
+#: request created (the server may still be creating it).
+FIND_RUN_FOR = 2.0
 
 Display = Callable[[Any], None]
 #: A call the end of a run needs: a client method name and the thread it is about.
@@ -100,6 +118,8 @@ class RunSession:
         assistant_id: Optional[str] = None,
         stop: Optional[threading.Event] = None,
         quiet: bool = False,
+        forgetful: bool = False,
+        say: Callable[[str], None] = lambda _: None,
     ) -> None:
         self.client = client
         self.quiet = quiet  # nothing shows the run's error, so the cell's error line must
@@ -109,6 +129,10 @@ class RunSession:
         self.make_view = make_view
         self.assistant_id = assistant_id  # known already (a batch resolves it once for all items)
         self.stop = stop
+        # The server is the in-memory one this kernel started: a thread variable from before it
+        # started (Run All twice, %agent serve again) names a thread it cannot have.
+        self.forgetful = forgetful
+        self.say = say
         self.transcript = Transcript(
             assistant=request.assistant,
             thread_var=request.thread_var,
@@ -125,6 +149,9 @@ class RunSession:
         self.follower: Optional[Follower] = None
         self.result: Optional[RunResult] = None
         self.checkpoint_id: Optional[str] = None  # request.checkpoint resolved on the thread
+        self.request_id = str(uuid.uuid4())
+        self.lock = threading.Lock()  # events and the silence watch redraw the view in turn
+        self.last_event = time.monotonic()
 
     @property
     def run_id(self) -> Optional[str]:
@@ -159,7 +186,17 @@ class RunSession:
             self.thread_id, self.is_new = str(uuid.uuid4()), True
             self._plan_time_travel()
             return
-        state = thread_state(self.client, existing, request.thread_var)
+        try:
+            state = thread_state(self.client, existing, request.thread_var)
+        except ThreadNotFound:
+            if not self.forgetful or request.command:
+                raise
+            self.say(
+                f"The thread in {request.thread_var} was on an earlier embedded server, which forgot it when it "
+                "stopped: this run starts a new thread."
+            )
+            self.thread_id, self.is_new = str(uuid.uuid4()), True
+            return
         if request.command and not state.get("interrupts"):
             raise AgentUsageError(
                 f"The thread in {request.thread_var} is not waiting at an interrupt, so there is nothing to resume."
@@ -198,6 +235,7 @@ class RunSession:
                 thread="new" if self.is_new else ("existing" if self.thread_id else None),
                 assistant_id=self.assistant_id,
                 checkpoint_id=self.checkpoint_id,
+                request_id=self.request_id,
             )
 
         try:
@@ -210,31 +248,45 @@ class RunSession:
 
     def _accepted(self, run_id: Optional[str], *, view: bool = True) -> None:
         """The server took the run: record where it is, bind the thread variable, show the view."""
-        self.transcript.thread_id = None if self.temporary else self.thread_id
         self.transcript.run_id = run_id
-        if self.thread_id and self.request.thread_var and not self.temporary:
-            self.namespace[self.request.thread_var] = self.thread_id
+        self._bind_thread()
         if view and self.make_view is not None and self.view is None:
             self.view = self.make_view(self.transcript)
             self.display(self.view)
         self.follower = Follower(self.thread_id, self.transcript, subgraphs=self.request.subgraphs)
 
+    def _bind_thread(self) -> None:
+        """The thread exists on the server: its variable holds it from now on."""
+        self.transcript.thread_id = None if self.temporary else self.thread_id
+        if self.thread_id and self.request.thread_var and not self.temporary:
+            self.namespace[self.request.thread_var] = self.thread_id
+
     # -- the whole run in the foreground -------------------------------------------------------------
     def run(self) -> RunResult:
-        """Run until the run ends; bind and return the result."""
-        self.prepare()
+        """Run until the run ends; bind and return the result. A kernel interrupt at any moment
+        ends it as :meth:`interrupted` says."""
         try:
-            if self.request.wait:
-                self._start(self._wait)
-            else:
-                self._start(self._stream)
-        except Stopped:
-            self.transcript.finish(cancelled=True)
-        finally:
-            # Also after a cancel or a dropped connection: the reader sees how far the run got.
-            if self.transcript.run_id or self.transcript.events:
-                show_summary(self.transcript, self.display)
+            try:
+                self.prepare()
+                if self.request.wait:
+                    self._start(self._wait)
+                else:
+                    self._start(self._stream)
+            except Stopped:
+                self.transcript.finish(cancelled=True)
+            except KeyboardInterrupt:
+                raise
+            except BaseException:
+                self.show_summary()  # also after a dropped connection: the reader sees how far it got
+                raise
+            self.show_summary()
+        except KeyboardInterrupt:
+            raise self.interrupted() from None
         return self.bind(self.request.fail)
+
+    def show_summary(self) -> None:
+        if self.transcript.run_id or self.transcript.events:
+            show_summary(self.transcript, self.display)
 
     def _wait(self, body: dict[str, Any]) -> None:
         result, _, run_id = self.client.wait_run(self.thread_id, body)
@@ -245,39 +297,160 @@ class RunSession:
     def _stream(self, body: dict[str, Any]) -> None:
         with self.client.stream_run(self.thread_id, body) as stream:
             self._accepted(stream.run_id)
+            self.follow(first=stream)
+
+    # -- a kernel interrupt ----------------------------------------------------------------------
+    def interrupted(self) -> Interrupted:
+        """The kernel was interrupted at any moment of the run: cancel it on the server best-effort,
+        within the cancel deadline (a second interrupt gives up on the server), show how far it got,
+        bind it, and return the one line the cell ends with."""
+        try:
+            line = self._cancel_after_interrupt()
+        except KeyboardInterrupt:
+            line = self._unreachable()
+        with contextlib.suppress(KeyboardInterrupt):
+            if not self.transcript.finished:
+                self.transcript.finish(cancelled=True)
+            self.redraw()
+            self.show_summary()
+            self.bind(fail=False)
+        return Interrupted(line)
+
+    def _unreachable(self) -> str:
+        run = f"run {self.run_id}" if self.run_id else f"the run on thread {self.thread_id}" if self.thread_id else "the run"
+        return f"could not reach the server to cancel {run}; it may still be running"
+
+    def _cancel_after_interrupt(self) -> str:
+        from .render import status_label
+
+        if self.transcript.finished:
+            return f"the run had already ended ({status_label(self.transcript.status)})"
+        if self.thread_id is None or self.request.wait:
+            # A stateless stream or --wait was created with on_disconnect=cancel: hanging up, as
+            # the interrupt just did, cancels it. (A background run, even a stateless one on a
+            # thread of its own, goes on: it is cancelled below.)
+            if self.thread_id is not None and self.run_id is None:
+                self._find_thread()
+            return "run cancelled"
+        try:
+            run_ids = [self.run_id] if self.run_id else self._find_runs()
+            for run_id in run_ids:
+                self.client.cancel_run(self.thread_id, run_id)
+        except (ServerError, ServerUnreachable):
+            return self._unreachable()
+        return "run cancelled" if self.run_id else "run cancelled before the server started it"
+
+    def _find_thread(self) -> None:
+        """Bind the thread variable if the interrupted request created the thread (best-effort)."""
+        from .client import SHORT
+
+        assert self.thread_id is not None
+        with contextlib.suppress(ServerError, ServerUnreachable):
+            self.client.list_runs(self.thread_id, limit=1, timeout=SHORT)
+            self._bind_thread()
+
+    def _find_runs(self) -> list[str]:
+        """The active runs this request created, when the interrupt came before the server answered:
+        the request may have created its run (and a new thread) or not, and the server may still
+        be creating it. Binds the thread variable once the thread exists."""
+        from .client import SHORT
+
+        assert self.thread_id is not None
+        deadline = time.monotonic() + FIND_RUN_FOR
+        while True:
             try:
-                self.follow(first=stream)
-            except KeyboardInterrupt:
-                with contextlib.suppress(ServerError):  # the cell still ends as interrupted
-                    self.cancel()
-                raise
+                runs = self.client.list_runs(self.thread_id, timeout=SHORT)
+            except ThreadNotFound:
+                runs = None  # a new thread not created (yet)
+            if runs is not None:
+                self._bind_thread()
+                mine = [r for r in runs if (r.get("metadata") or {}).get(REQUEST_KEY) == self.request_id]
+                if mine:
+                    self.transcript.run_id = str(mine[0]["run_id"])
+                    return [str(r["run_id"]) for r in mine if r.get("status") in ACTIVE_STATUSES]
+            if time.monotonic() >= deadline:
+                return []
+            time.sleep(0.2)  # the server may be creating the run right now: nothing to wait on
 
     # -- following -------------------------------------------------------------------------------
     def fold(self, event: Event) -> None:
-        """One event into the transcript; the view redraws at its own pace."""
-        self.transcript.apply(event)
-        if self.view is not None:
-            self.view.refresh()
+        """One event into the transcript; the view redraws at its own pace. A heartbeat only
+        says the server is there while the run is silent."""
+        with self.lock:
+            if event is HEARTBEAT:
+                self._check_silence()
+            else:
+                self.last_event = time.monotonic()
+                self.transcript.silent = 0
+                self.transcript.apply(event)
+                if self.view is not None:
+                    self.view.refresh()
         if self.stop is not None and self.stop.is_set():
             raise Stopped
+
+    def _check_silence(self) -> None:
+        """Say in the view how long the run has been silent (the stream waits for its next event)."""
+        silent = int(time.monotonic() - self.last_event)
+        if silent >= SILENCE_NOTICE and silent != self.transcript.silent and not self.transcript.finished:
+            self.transcript.silent = silent
+            self.redraw()
+
+    @contextlib.contextmanager
+    def _watching(self) -> Generator[None, None, None]:
+        """While a foreground cell blocks in a read that brings nothing (a stuck server sends no
+        heartbeat either), a thread keeps the view's "no event for N s" going."""
+        if self.view is None:
+            yield
+            return
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.wait(1.0):
+                with self.lock:
+                    if not done.is_set():
+                        self._check_silence()
+
+        watcher = threading.Thread(target=watch, name="lg-magics-silence", daemon=True)
+        self.last_event = time.monotonic()
+        watcher.start()
+        try:
+            yield
+        finally:
+            done.set()
+            with self.lock:  # a redraw under way ends before the cell goes on drawing
+                pass
+
+    async def _awatch(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self._check_silence()
 
     def follow(self, first: Any = None) -> None:
         """Follow the run synchronously to its end (a foreground cell, ``%agent wait``), from
         ``first`` (the stream that created it) or from where the events stopped; then settle."""
         assert self.follower is not None
         try:
-            for event in self.follower.events(self.client, first=first):
-                self.fold(event)
+            with self._watching():
+                for event in self.follower.events(self.client, first=first):
+                    self.fold(event)
         except StreamInterrupted as exc:
             self.fail_with(exc)
             raise
+        self.transcript.silent = 0
         self.conclude()
 
     async def afollow(self, client: AsyncClient) -> None:
         """:meth:`follow` as a task on the kernel's loop (a background run), with the async client."""
         assert self.follower is not None
-        async for event in self.follower.aevents(client):
-            self.fold(event)
+        self.last_event = time.monotonic()
+        watch = asyncio.ensure_future(self._awatch()) if self.view is not None else None
+        try:
+            async for event in self.follower.aevents(client):
+                self.fold(event)
+        finally:
+            if watch is not None:
+                watch.cancel()
+        self.transcript.silent = 0
         steps, answer, error = self.ending(), None, None
         while True:
             try:
@@ -319,6 +492,8 @@ class RunSession:
         error = (thread or {}).get("error")
         if isinstance(error, dict) and not self.transcript.error:
             self.transcript.fail(error)
+        if follower is not None and follower.gone:
+            self.transcript.note("rolled back: a newer run on the thread replaced this one (--multitask rollback)")
         status = follower.status if follower else None
         if status == "interrupted" and self._breakpoints and state and state.get("next"):
             status = None  # Aegra ends a run that stopped at a breakpoint "interrupted": it was not cancelled
@@ -399,8 +574,11 @@ class RunSession:
     # -- background ------------------------------------------------------------------------------
     def start(self) -> None:
         """Create the run on the server without following it (errors fail the cell here) and show its view."""
-        self.prepare(background=True)
-        thread_id = self.thread_id
-        assert thread_id is not None
-        run = self._start(lambda body: self.client.create_run(thread_id, body))
-        self._accepted(run["run_id"])
+        try:
+            self.prepare(background=True)
+            thread_id = self.thread_id
+            assert thread_id is not None
+            run = self._start(lambda body: self.client.create_run(thread_id, body))
+            self._accepted(run["run_id"])
+        except KeyboardInterrupt:
+            raise self.interrupted() from None

@@ -25,7 +25,7 @@ import weakref
 from pathlib import Path
 from typing import Any, Optional
 
-from .exceptions import EmbeddedServerError
+from .exceptions import EmbeddedServerError, Interrupted
 
 DEMO_CONFIG = Path(__file__).parent / "demo" / "langgraph.json"
 INSTALL_HINT = "pip install 'lg-magics[server]'"
@@ -89,6 +89,39 @@ def served_graphs(url: str) -> list[str]:
     return [str(assistant["graph_id"]) for assistant in assistants]
 
 
+#: The server's process: ``langgraph dev`` (``langgraph_cli``), which removes the server's folder when
+#: it ends after the kernel died (a killed kernel runs no cleanup of its own). uvicorn ends by raising
+#: the SIGTERM it caught again: our handler turns it into SystemExit, so the ``finally`` runs.
+_CHILD = """\
+import os, runpy, shutil, signal, sys
+workdir = sys.argv.pop(1)
+parent = os.getppid()
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+try:
+    runpy.run_module("langgraph_cli", run_name="__main__", alter_sys=True)
+finally:
+    if os.getppid() != parent:
+        shutil.rmtree(workdir, ignore_errors=True)
+"""
+
+
+def check_port(port: int, current: Optional[int] = None) -> None:
+    """A port the embedded server can listen on: in range, and free (or the running server's)."""
+    if not 1 <= port <= 65535:
+        raise EmbeddedServerError(f"--port takes a port from 1 to 65535, not {port}.")
+    if port == current:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the server binds (uvicorn): a port whose last connections linger in TIME_WAIT is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise EmbeddedServerError(
+                f"Port {port} is taken on 127.0.0.1: choose another, or leave --port out for a free one."
+            ) from None
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
     """Ask Linux to end the server if the kernel dies without running atexit (e.g. SIGKILL)."""
     try:
@@ -132,21 +165,43 @@ class EmbeddedServer:
     def pid(self) -> Optional[int]:
         return self.process.pid if self.process else None
 
-    def start(self, timeout: float = 60.0) -> str:
-        """Start the server and wait until ``GET /ok`` answers. Returns its URL."""
-        if self.running:
-            return self.url
+    def check(self, current_port: Optional[int] = None) -> dict[str, Any]:
+        """What :meth:`start` needs, checked before anything is started or stopped: the server is
+        installed, the config is a langgraph.json, the port is usable. Returns the config."""
         if not server_installed():
             raise EmbeddedServerError(f"The embedded Agent Server is not installed: {INSTALL_HINT}")
         if not self.config_path.is_file():
             raise EmbeddedServerError(f"No langgraph.json at {self.config_path}.")
         config = absolute_config(self.config_path)
+        if self.port is not None:
+            check_port(self.port, current_port)
+        return config
+
+    def start(self, timeout: float = 60.0) -> str:
+        """Start the server and wait until ``GET /ok`` answers. Returns its URL.
+
+        The process and its folder are ours from the moment they exist: whatever ends the start
+        (a failure, a kernel interrupt) stops the process and removes the folder."""
+        if self.running:
+            return self.url
+        config = self.check()
         self.graphs = list(config["graphs"])
+        try:
+            self._start(config, timeout)
+        except KeyboardInterrupt:
+            self.stop()
+            raise Interrupted("the embedded Agent Server was stopped before it was ready") from None
+        except BaseException:
+            self.stop()
+            raise
+        return self.url
+
+    def _start(self, config: dict[str, Any], timeout: float) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="lg-magics-server-"))
         (self.workdir / "langgraph.json").write_text(json.dumps(config, indent=2))
         self.port = self.port or free_port()
         command = [
-            sys.executable, "-m", "langgraph_cli", "dev",
+            sys.executable, "-c", _CHILD, str(self.workdir), "dev",
             "--config", "langgraph.json",
             "--host", "127.0.0.1",
             "--port", str(self.port),
@@ -168,7 +223,6 @@ class EmbeddedServer:
             )
         _RUNNING.add(self)
         self._wait_ready(timeout)
-        return self.url
 
     def _wait_ready(self, timeout: float) -> None:
         import httpx
@@ -176,16 +230,13 @@ class EmbeddedServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
-                reason = self._log_error()
-                self.stop()
-                raise EmbeddedServerError(f"The embedded Agent Server exited during start-up: {reason}")
+                raise EmbeddedServerError(f"The embedded Agent Server exited during start-up: {self._log_error()}")
             try:
                 if httpx.get(f"{self.url}/ok", timeout=1.0).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             time.sleep(0.1)  # polling a child process: no event to wait on
-        self.stop()
         raise EmbeddedServerError(f"The embedded Agent Server did not answer within {timeout:.0f} s (log: {self.log_path}).")
 
     def _log_error(self) -> str:

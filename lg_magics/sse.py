@@ -1,6 +1,6 @@
 """Server-sent events as bytes: decoding a response as it streams past, and encoding events the way
-the Agent Server frames them. The client reads SSE with httpx-sse; this module is for the cassette,
-which keeps each event and serves it again."""
+the Agent Server frames them. The client reads run streams with it (and sees the server's heartbeat,
+which says the server is there while a run is silent); the cassette keeps each event and serves it again."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ class SSEDecoder:
         self._event = ""
         self._data: list[str] = []
         self._id: Optional[str] = None
+        self.comments = 0  # comment lines seen (the server's heartbeat)
 
     def feed(self, chunk: bytes) -> list[dict[str, Any]]:
         self._buffer += self._text.decode(chunk)
@@ -33,6 +34,7 @@ class SSEDecoder:
             self._event, self._data, self._id = "", [], None
             return event
         if line.startswith(":"):
+            self.comments += 1
             return None  # heartbeat: transport noise, not part of the run
         name, _, value = line.partition(":")
         value = value[1:] if value.startswith(" ") else value

@@ -44,6 +44,16 @@ def message_text(content: Any) -> str:
     return str(content)
 
 
+#: The most characters of an input the views show: a 5 MB cell is sent whole, shown abbreviated.
+SHOWN_INPUT = 10_000
+
+
+def shown_input(text: str) -> str:
+    if len(text) <= SHOWN_INPUT:
+        return text
+    return f"{text[:SHOWN_INPUT]}\n… [{len(text) - SHOWN_INPUT:,} more characters, sent in full]"
+
+
 def compact(value: Any, limit: int = 80) -> str:
     """A short one-line rendering of any JSON value."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
@@ -133,6 +143,7 @@ class Transcript:
     events: int = 0
     paused: str = ""  # "before write", "after outline"
     running: str = ""  # the node running now, as far as the stream tells (its tokens, its task)
+    silent: int = 0  # seconds without an event while the run goes on (the live view says so)
     _by_id: dict[str, Entry] = field(default_factory=dict, repr=False)
     _nodes: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # metadata that came before its message
     _open: dict[str, Entry] = field(default_factory=dict, repr=False)  # the message each model call is streaming
@@ -142,8 +153,10 @@ class Transcript:
 
     # -- building ------------------------------------------------------------------------------
     def add_input(self, content: Any, role: str = "human") -> None:
-        """The run's input as the user wrote it: text, or a message's content blocks (a multimodal ``--json``)."""
-        self.entries.append(Entry("message", role=role, text=content, is_input=True))
+        """The run's input as the user wrote it: text (a huge one abbreviated: the request still sends
+        it whole), or a message's content blocks (a multimodal ``--json``)."""
+        shown = shown_input(content) if isinstance(content, str) else content
+        self.entries.append(Entry("message", role=role, text=shown, is_input=True))
 
     def note(self, text: str) -> None:
         self.entries.append(Entry("note", text=text))
@@ -420,7 +433,7 @@ class Transcript:
     def _match_input(self, message: dict[str, Any]) -> bool:
         """Bind the server's echo of our input to the input entry, by role and text."""
         role = _ROLES.get(str(message.get("type") or message.get("role") or ""), "")
-        text = message_text(message.get("content"))
+        text = shown_input(message_text(message.get("content")))
         for entry in self.entries:
             if entry.is_input and entry.id is None and entry.role == role and entry.text == text:
                 self._register(entry, message.get("id"))

@@ -1,8 +1,10 @@
-"""A small loopback TCP proxy that can cut a run's stream mid-way.
+"""A small loopback TCP proxy that can cut a run's stream mid-way, or stall a response.
 
 The real server never drops a connection on its own; this sits between the
 client and the real server and hangs up on the next run stream after a given
 number of response bytes, so reconnects are tested against the real server.
+It can also hold back the response to a request it forwarded (the server has
+acted on it, the client has not heard back) until :meth:`release`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ class CuttingProxy:
         self.request_lines: list[str] = []  # "GET /threads/…/stream?… HTTP/1.1", in order
         self._lock = threading.Lock()
         self._closed = False
+        self._stalls: list[str] = []
+        self.stalled = threading.Event()  # set when a response is being held back
+        self._released = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def cut_next(self, request_prefix: str, after_bytes: int, times: int = 1) -> None:
@@ -32,8 +37,18 @@ class CuttingProxy:
         with self._lock:
             self._cuts += [(request_prefix, after_bytes)] * times
 
+    def stall_next(self, request_prefix: str) -> None:
+        """Forward the next request starting with ``request_prefix`` but hold back every byte of its
+        response (and of later ones on that connection) until :meth:`release`."""
+        with self._lock:
+            self._stalls.append(request_prefix)
+
+    def release(self) -> None:
+        self._released.set()
+
     def close(self) -> None:
         self._closed = True
+        self._released.set()
         self.listener.close()
 
     def _accept(self) -> None:
@@ -47,13 +62,16 @@ class CuttingProxy:
     def _serve(self, client: socket.socket) -> None:
         upstream = socket.create_connection(self.upstream)
         # Connections are kept alive across requests: a limit counts from the bytes sent so far.
-        state: dict[str, Optional[int]] = {"limit": None, "sent": 0}
+        state: dict[str, Optional[int]] = {"limit": None, "sent": 0, "stall": 0}
         threading.Thread(target=self._requests, args=(client, upstream, state), daemon=True).start()
         try:
             while True:
                 data = upstream.recv(65536)
                 if not data:
                     break
+                if state["stall"]:
+                    self.stalled.set()
+                    self._released.wait()
                 sent = state["sent"] or 0
                 limit = state["limit"]
                 if limit is not None and sent + len(data) >= limit:
@@ -83,6 +101,11 @@ class CuttingProxy:
                 if text[:4] in ("GET ", "POST", "DELE", "PUT ", "PATC"):
                     self.request_lines.append(text.split("\r\n", 1)[0])
                 with self._lock:
+                    for index, prefix in enumerate(self._stalls):
+                        if text.startswith(prefix):
+                            state["stall"] = 1
+                            del self._stalls[index]
+                            break
                     for index, (prefix, after) in enumerate(self._cuts):
                         if text.startswith(prefix) and "/stream " in text.split("\r\n", 1)[0]:
                             state["limit"] = (state["sent"] or 0) + after

@@ -11,7 +11,7 @@ import pytest
 
 from lg_magics.batch import Item, counts_text, items_of, summary_lines
 from lg_magics.client import Client
-from lg_magics.exceptions import AgentUsageError, RunFailed
+from lg_magics.exceptions import AgentUsageError, Interrupted, RunFailed
 from lg_magics.result import RunResult
 from lg_magics.transcript import Transcript
 
@@ -88,7 +88,7 @@ def test_map_over_a_list_of_dicts(shell) -> None:
     assert results is shell.ns["_agent"] and [type(r) for r in results] == [RunResult] * 3
     assert [r["user_name"] for r in results] == ["Ada", "Bo", "Cy"]  # in the items' order
     assert [r.text for r in results][1] == "Nice to meet you, **Bo**! I will remember that you are 3 years old."
-    assert all(r.thread_id is None and r.status == "success" for r in results)
+    assert all(r.thread_id is None and r.status == "done" for r in results)
     progress, closed, summary = shell.outputs
     assert list(progress["data"]) == ["application/vnd.jupyter.widget-view+json"]  # no placeholder text
     # The bar's output is marked closed (frontends hide it): the summary line takes its place.
@@ -131,7 +131,7 @@ def test_failed_items_are_reported_and_kept(shell, wordcount_server) -> None:
     with pytest.raises(RunFailed, match=r"^1 of 3 runs failed: see the summary and _agent \(pass --no-fail"):
         shell.cell("wordcount --json --map texts", '{"text": {{item|json}}}')
     results = shell.ns["_agent"]
-    assert [r.status for r in results] == ["success", "error", "success"]
+    assert [r.status for r in results] == ["done", "failed", "done"]
     assert results[0].values == {"words": 2} and results[2].values == {"words": 3}
     assert results[1].error["error"] == "AttributeError"
     assert shell.outputs[-1]["data"]["text/plain"].splitlines() == [
@@ -175,7 +175,8 @@ def test_interrupt_cancels_what_is_pending_and_binds_what_finished(shell) -> Non
     helper = threading.Thread(target=interrupt_once_running)
     helper.start()
     try:
-        with pytest.raises(KeyboardInterrupt):
+        # One line, and the cell ends as interrupted (Interrupted is a KeyboardInterrupt).
+        with pytest.raises(Interrupted, match=r"^\d of 6 runs cancelled$"):
             shell.cell('slow_chat --map counts --concurrency 2 --context {"delay":0.05}', "count to {{item}}")
     finally:
         helper.join()

@@ -96,6 +96,38 @@ def test_unusable_cassettes_are_one_line_errors(tmp_path: Path) -> None:
         Cassette(tmp_path / "bad.json", "replay")
 
 
+_GOOD = {"request": {"method": "GET", "path": "/ok", "query": {}, "body": None}, "response": {"status": 200, "json": {}}}
+
+
+@pytest.mark.parametrize(
+    ("document", "defect"),
+    [
+        ({"interactions": {}}, '"interactions" is not a list'),
+        ({"serve": "http://x"}, '"serve" needs a "url"'),
+        ({"interactions": [_GOOD, 3]}, "interaction 2 cannot be replayed (it is not an object)"),
+        (
+            {"interactions": [{"request": {"method": "GET"}, "response": {}}]},
+            'interaction 1 cannot be replayed ("request" has no "path" text)',
+        ),
+        ({"interactions": [{**_GOOD, "response": {"status": "200"}}]}, '"response" has no "status" number'),
+        ({"interactions": [{**_GOOD, "response": {"status": 200, "events": [{"data": 1}]}}]}, '"response.events" is not a list'),
+        ({"interactions": [{**_GOOD, "request": {**_GOOD["request"], "query": []}}]}, '"request.query" is not an object'),
+    ],
+)
+def test_a_cassette_with_the_wrong_structure_is_one_line_naming_the_entry(tmp_path: Path, document: Any, defect: str) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps({"format": "lg_magics cassette 1", **document}))
+    with pytest.raises(CassetteError) as info:
+        Cassette(path, "replay")
+    assert str(info.value).startswith(f"{path}: ") and defect in str(info.value)
+    assert str(info.value).endswith("re-record the cassette.")
+
+
+def test_a_cassette_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(CassetteError, match=r"^Cannot write the cassette /dev/null/x.json: /dev/null is not a folder\.$"):
+        Cassette("/dev/null/x.json", "record")
+
+
 def _run(thread: str | None, content: str, **extra: Any) -> httpx.Request:
     path = f"/threads/{thread}/runs/stream" if thread else "/runs/stream"
     body = {"assistant_id": "chat", "input": {"messages": [{"role": "human", "content": content}]}, **extra}

@@ -20,7 +20,7 @@ SEED = "Hello! My name is Bagatur and I am 26 years old."
 def test_json_cell_is_the_graph_input(shell) -> None:
     shell.cell("approval --json --stateless --wait", '{"request": "ship v7"}')
     result = shell.ns["_agent"]
-    assert result["draft"] == "DRAFT: ship v7" and result.status == "waiting"
+    assert result["draft"] == "DRAFT: ship v7" and result.status == "waiting for input"
     shell.cell("approval --json --stateless --wait", "{'request': 'ship v8', 'messages': [],}")  # a Python literal
     assert shell.ns["_agent"]["draft"] == "DRAFT: ship v8"
 
@@ -119,11 +119,11 @@ def test_quiet_shows_nothing_and_binds_the_result(shell) -> None:
     shell.cell("chat --quiet --out reply", SEED)
     assert shell.outputs == []
     result = shell.ns["reply"]
-    assert result is shell.ns["_agent"] and result.status == "success"
+    assert result is shell.ns["_agent"] and result.status == "done"
     assert uuid.UUID(shell.ns["chat_thread"]) and result.thread_id == shell.ns["chat_thread"]
     with pytest.raises(RunFailed):
         shell.cell("boom --quiet --stateless", "anything")
-    assert shell.outputs == [] and shell.ns["_agent"].status == "error"
+    assert shell.outputs == [] and shell.ns["_agent"].status == "failed"
 
 
 def test_quiet_and_background_cannot_go_together(shell) -> None:
@@ -138,7 +138,7 @@ def test_run_result_has_everything_and_a_repr_without_ids(shell) -> None:
     assert [m["role"] for m in result.messages] == ["human", "ai"]
     assert result.text == "Nice to meet you, **Bagatur**! I will remember that you are 26 years old."
     assert uuid.UUID(result.run_id) and result.thread_id == shell.ns["chat_thread"]
-    assert result.status == "success" and result.error is None and result.interrupts == []
+    assert result.status == "done" and result.error is None and result.interrupts == []
     text = repr(result)
     assert text == (
         "RunResult(assistant='chat', status='done', text='Nice to meet you, **Bagatur**! I will remember that you are…', "

@@ -97,10 +97,12 @@ def test_state_shows_interrupts_and_errors(shell) -> None:
     shell.cell("approval", "ship v5")
     shell.line("state approval_thread")
     text = plain(shell)
-    assert text.splitlines()[0] == "approval_thread: interrupted · step 1 · next: review"
+    # Statuses in one vocabulary: the server's "interrupted" thread is waiting for input.
+    assert text.splitlines()[0] == "approval_thread: waiting for input · step 1 · next: review"
     assert text.splitlines()[-1] == 'Waiting for input: {"draft": "DRAFT: ship v5", "question": "Approve this draft?"}'
     shell.cell("boom --no-fail", "anything")
     shell.line("state boom_thread")
+    assert plain(shell).splitlines()[0].startswith("boom_thread: failed")
     assert plain(shell).splitlines()[-1] == "Error: ValueError: kaboom: the boom node always fails"
 
 

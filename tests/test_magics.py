@@ -68,7 +68,7 @@ def test_wait_renders_final_state_and_binds_result(shell) -> None:
     result = shell.ns["reply"]
     assert isinstance(result, RunResult) and result is shell.ns["_agent"]
     assert result["user_age"] == 26
-    assert result.status == "success"
+    assert result.status == "done"
     # No live view for --wait: only the summary.
     assert [sorted(o["data"]) for o in shell.outputs] == [["text/html", "text/plain"]]
     assert shell.summary().splitlines()[1:] == [
@@ -138,7 +138,7 @@ def test_failed_run_fails_the_cell_with_one_line(shell) -> None:
     assert info.value._render_traceback_() == [
         "RunFailed: The run failed (its error is shown above); pass --no-fail to keep the cell from failing."
     ]
-    assert shell.ns["_agent"].status == "error"
+    assert shell.ns["_agent"].status == "failed"
     assert "[error] ValueError: kaboom" in shell.summary()
     # ...unless nothing is shown.
     with pytest.raises(RunFailed) as info:
@@ -217,7 +217,7 @@ def test_context_from_a_variable_and_inline_json(shell) -> None:
     shell.cell("chat --stateless --context ctx", SEED)
     shell.cell("""chat --stateless --context '{"delay": 0}'""", SEED)  # quoted JSON may have spaces
     shell.cell('chat --stateless --context {"delay":0} --metadata {"source":"test"}', SEED)
-    assert shell.ns["_agent"].status == "success"
+    assert shell.ns["_agent"].status == "done"
 
 
 @pytest.mark.parametrize("line", ["frobnicate", "chat"])

@@ -18,7 +18,7 @@ SEED = "Hello! My name is Bagatur and I am 26 years old."
 def test_interrupt_waits_for_input_and_the_cell_succeeds(shell) -> None:
     shell.cell("approval", "ship v2")
     result = shell.ns["_agent"]
-    assert result.status == "waiting"
+    assert result.status == "waiting for input"
     assert result.interrupts[0]["value"] == {"question": "Approve this draft?", "draft": "DRAFT: ship v2"}
     assert shell.summary().splitlines()[0] == "approval · thread approval_thread · waiting for input"
     assert '[interrupt] waiting for input: {"draft": "DRAFT: ship v2", "question": "Approve this draft?"}' in shell.summary()
@@ -28,13 +28,13 @@ def test_interrupt_waits_for_input_and_the_cell_succeeds(shell) -> None:
 def test_interrupt_is_visible_whatever_the_stream_modes(shell, modes) -> None:
     # The server shows interrupts only in updates/values/tasks/debug; the thread state tells the rest.
     shell.cell(f"approval --new --stream-mode {modes}", "ship v3")
-    assert shell.ns["_agent"].status == "waiting"
+    assert shell.ns["_agent"].status == "waiting for input"
     assert "[interrupt] waiting for input" in shell.summary()
 
 
 def test_interrupt_of_a_stateless_run(shell) -> None:
     shell.cell("approval --stateless", "ship v4")
-    assert shell.ns["_agent"].status == "waiting"
+    assert shell.ns["_agent"].status == "waiting for input"
     assert shell.ns["_agent"].interrupts[0]["value"]["draft"] == "DRAFT: ship v4"
 
 
@@ -43,7 +43,7 @@ def test_resume_with_text_or_json(shell, client: Client, value, result) -> None:
     shell.cell("approval --new", "ship v5")
     shell.cell("approval --resume", value)
     assert shell.ns["_agent"]["result"] == f"{result}: DRAFT: ship v5"
-    assert shell.ns["_agent"].status == "success"
+    assert shell.ns["_agent"].status == "done"
     assert shell.summary().splitlines()[1] == f"[resume] {value}"
     assert client.get_thread(shell.ns["approval_thread"])["status"] == "idle"
 
@@ -60,7 +60,7 @@ def test_resume_errors_are_one_line(shell) -> None:
 
 def test_wait_shows_an_interrupt(shell) -> None:
     shell.cell("approval --wait", "ship v6")
-    assert shell.ns["_agent"].status == "waiting"
+    assert shell.ns["_agent"].status == "waiting for input"
     assert "[interrupt]" in shell.summary()
 
 
@@ -87,7 +87,7 @@ def test_busy_thread_with_interrupt_takes_over(shell, client: Client) -> None:
     thread_id, run_id = _busy_thread(client)
     shell.ns["t"] = thread_id
     shell.cell('slow_chat --thread t --multitask interrupt --context {"delay":0}', SEED)
-    assert shell.ns["_agent"].status == "success"
+    assert shell.ns["_agent"].status == "done"
     assert client.get_run(thread_id, run_id)["status"] == "interrupted"
 
 
@@ -125,7 +125,7 @@ def test_dropped_thread_stream_is_rejoined_with_every_event_once(shell, proxy: C
     shell.cell('slow_chat --context {"delay":0.02}', "count to 40")
     assert proxy.cut_count == 1
     result = shell.ns["_agent"]
-    assert result.status == "success"
+    assert result.status == "done"
     assert [m["content"] for m in result.messages] == ["count to 40", expected]
     assert shell.summary().count(expected) == 1
 
