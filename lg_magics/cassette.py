@@ -46,7 +46,7 @@ import httpx
 
 from .environment import RECORD_MODE_ENV, RECORD_MODES
 from .exceptions import AgentUsageError, CassetteError, CassetteMiss
-from .protocol import API_KEY_ENV_VARS, is_uuid
+from .protocol import is_uuid, redact, secrets_from_env
 
 FORMAT = "lg_magics cassette 1"
 #: The response headers the client reads; nothing else is stored.
@@ -66,7 +66,6 @@ RUN_MATCH_KEYS = (
     "checkpoint_id",
     "checkpoint",
 )
-REDACTED = "[redacted]"
 
 _RUN_CREATE = re.compile(r"^(?:/threads/(?P<thread>[^/]+))?/runs(?:/stream|/wait)?$")
 _UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -81,13 +80,6 @@ def resolve_mode(mode: Optional[str], path: Path) -> str:
     if chosen == "auto":
         return "replay" if path.exists() else "record"
     return chosen
-
-
-def secrets_from_env() -> list[str]:
-    """Every API key the client could send, so that none of them is ever saved."""
-    values = ((os.environ.get(name) or "").strip().strip("'\"") for name in API_KEY_ENV_VARS)
-    # Very short values would redact ordinary text; real keys are long.
-    return [value for value in values if len(value) >= 8]
 
 
 # -- requests ---------------------------------------------------------------------------------
@@ -260,13 +252,6 @@ def dumps(serve: Optional[dict[str, Any]], interactions: list[dict[str, Any]]) -
         lines.append("    }" + ("," if index < len(interactions) - 1 else ""))
     lines += ["  ]", "}", ""]
     return "\n".join(lines)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        for form in {secret, json.dumps(secret)[1:-1]}:
-            text = text.replace(form, REDACTED)
-    return text
 
 
 class _Recorder:

@@ -7,15 +7,20 @@ with a message a notebook user can act on.
 from __future__ import annotations
 
 import contextlib
+import ssl
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any, Optional, Union
+from urllib.parse import urlsplit
 
 import httpx
 from httpx_sse import EventSource, SSEError
 
 from . import __version__
-from .exceptions import ServerError, ServerUnreachable, StreamInterrupted
-from .protocol import Event, decode_event, http_error, run_location
+from .environment import VERIFY_ENV
+from .exceptions import CertificateError, ServerError, ServerUnreachable, StreamInterrupted
+from .protocol import Event, decode_event, display_url, http_error, is_loopback, redact, run_location
 
 TIMEOUT = httpx.Timeout(connect=5.0, read=300.0, write=300.0, pool=5.0)
 STREAM_HEADERS = {"accept": "text/event-stream", "cache-control": "no-store"}
@@ -31,22 +36,105 @@ def join_headers(last_event_id: Optional[str]) -> dict[str, str]:
     return {**STREAM_HEADERS, "last-event-id": last_event_id} if last_event_id else dict(STREAM_HEADERS)
 
 
+#: Paths that answer when a server is up, in the order we ask: langgraph-api has /ok, Aegra /health.
+READINESS_PATHS = ("/ok", "/info", "/health")
+#: Assistants per page of a search: some servers (Aegra) refuse more than 100.
+PAGE = 100
+
+
 def unreachable(url: str, exc: Exception) -> ServerUnreachable:
+    url = display_url(url)
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc) or isinstance(exc.__context__, ssl.SSLCertVerificationError):
+        return CertificateError(
+            f"The server at {url} has a TLS certificate this machine does not trust. Set {VERIFY_ENV} "
+            "(or %config AgentMagics.verify) to the path of your CA bundle, or to off for a test server."
+        )
     return ServerUnreachable(
         f"No Agent Server answers at {url} ({type(exc).__name__}). "
         "Start the embedded one with %agent serve, or point to yours with %agent connect URL."
     )
 
 
-def headers_for(api_key: Optional[str]) -> dict[str, str]:
-    headers = {"user-agent": f"lg-magics/{__version__}"}
-    if api_key:
-        headers["x-api-key"] = api_key
-    return headers
+@dataclass(frozen=True)
+class Access:
+    """How requests authenticate and travel: API key, bearer token, extra headers, TLS verification.
+
+    Every value but ``verify`` is a secret: the repr says only which are set.
+    """
+
+    api_key: Optional[str] = None
+    auth_token: Optional[str] = None
+    headers: tuple[tuple[str, str], ...] = ()
+    verify: Union[bool, str] = True
+
+    def __repr__(self) -> str:
+        shown = [name for name in ("api_key", "auth_token") if getattr(self, name)]
+        shown += [f"headers={sorted(name for name, _ in self.headers)}"] if self.headers else []
+        return f"Access({', '.join(shown)}{', ' if shown else ''}verify={self.verify!r})"
+
+    @property
+    def secrets(self) -> list[str]:
+        """The values to redact wherever text is shown or saved; very short ones would redact ordinary text."""
+        return [value for value in (self.api_key, self.auth_token, *(v for _, v in self.headers)) if value and len(value) >= 8]
+
+    def request_headers(self) -> dict[str, str]:
+        headers = {"user-agent": f"lg-magics/{__version__}"}
+        headers.update(dict(self.headers))
+        if self.api_key:
+            headers["x-api-key"] = self.api_key
+        if self.auth_token:
+            headers["authorization"] = f"Bearer {self.auth_token}"
+        return headers
+
+
+def proxy_for(url: str) -> Optional[str]:
+    """The proxy the environment (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY) names for ``url``; never one for loopback."""
+    if is_loopback(url):
+        return None
+    parts = urlsplit(url)
+    if urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    proxies = urllib.request.getproxies()
+    return proxies.get(parts.scheme) or proxies.get("all")
+
+
+def ssl_verify(verify: Union[bool, str]) -> Union[bool, ssl.SSLContext]:
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return verify
+
+
+def credentials(url: str, access: Access) -> tuple[str, Optional[httpx.BasicAuth]]:
+    """The URL without its ``user:password@`` and the Basic auth they stand for; a bearer token wins over them
+    (both would be an ``Authorization`` header)."""
+    parsed = httpx.URL(url)
+    if not (parsed.username or parsed.password):
+        return url, None
+    bare = str(parsed.copy_with(username=None, password=None))
+    return bare, None if access.auth_token else httpx.BasicAuth(parsed.username, parsed.password)
+
+
+def http_transport(url: str, access: Access) -> httpx.HTTPTransport:
+    """The transport to ``url``: our proxy choice (loopback bypasses it) and TLS setting."""
+    return httpx.HTTPTransport(verify=ssl_verify(access.verify), proxy=proxy_for(url))
+
+
+def async_http_transport(url: str, access: Access) -> httpx.AsyncHTTPTransport:
+    return httpx.AsyncHTTPTransport(verify=ssl_verify(access.verify), proxy=proxy_for(url))
 
 
 def dropped(url: str, exc: Exception) -> StreamInterrupted:
-    return StreamInterrupted(f"The connection to {url} dropped during the run ({type(exc).__name__}).")
+    return StreamInterrupted(f"The connection to {display_url(url)} dropped during the run ({type(exc).__name__}).")
+
+
+def scrubbed(error: ServerError, access: Access) -> ServerError:
+    """``error`` with any secret we sent removed from its text (a server may echo a header back)."""
+    secrets = access.secrets
+    message = redact(str(error), secrets)
+    if message != str(error):
+        error.args = (message,)
+        error.detail = redact(error.detail, secrets)
+    return error
 
 
 class RunStream:
@@ -73,11 +161,29 @@ class RunStream:
 
 
 class Client:
-    """Synchronous Agent Server client. ``api_key`` is sent as ``x-api-key`` and never shown."""
+    """Synchronous Agent Server client. ``api_key`` is sent as ``x-api-key``, ``access`` adds a bearer
+    token, headers and TLS settings; none of them is ever shown. ``url`` is for showing (no password);
+    ``base_url`` is where requests go."""
 
-    def __init__(self, url: str, api_key: Optional[str] = None, *, transport: Optional[httpx.BaseTransport] = None) -> None:
-        self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, headers=headers_for(api_key), timeout=TIMEOUT, transport=transport)
+    def __init__(
+        self,
+        url: str,
+        api_key: Optional[str] = None,
+        *,
+        access: Optional[Access] = None,
+        transport: Optional[httpx.BaseTransport] = None,
+    ) -> None:
+        self.base_url = url.rstrip("/")
+        self.url = display_url(self.base_url)
+        self.access = access or Access(api_key=api_key)
+        bare, auth = credentials(self.base_url, self.access)
+        self._http = httpx.Client(
+            base_url=bare,
+            auth=auth,
+            headers=self.access.request_headers(),
+            timeout=TIMEOUT,
+            transport=transport or http_transport(self.base_url, self.access),
+        )
 
     def __repr__(self) -> str:
         return f"Client(url={self.url!r})"
@@ -91,13 +197,16 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _error(self, response: httpx.Response, what: str) -> ServerError:
+        return scrubbed(http_error(response.status_code, response.content, what), self.access)
+
     def _request(self, method: str, path: str, *, json: Any = None, params: Any = None) -> httpx.Response:
         try:
             response = self._http.request(method, path, json=json, params=params)
         except httpx.TransportError as exc:
             raise unreachable(self.url, exc) from None
         if response.status_code >= 400:
-            raise http_error(response.status_code, response.content, f"{method} {path}")
+            raise self._error(response, f"{method} {path}")
         return response
 
     def _json(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
@@ -106,14 +215,35 @@ class Client:
 
     # -- server -------------------------------------------------------------------------------
     def ok(self) -> bool:
-        return bool(self._json("GET", "/ok").get("ok"))
+        """True when the server answers a readiness path (``/ok``, else ``/info`` or ``/health``)."""
+        for path in READINESS_PATHS:
+            try:
+                self._request("GET", path)
+                return True
+            except ServerError as exc:
+                if exc.status_code != 404 or path == READINESS_PATHS[-1]:
+                    raise
+        return False
+
+    def check_access(self) -> None:
+        """Ask an endpoint that needs authentication (readiness paths often do not): 401/403 raise."""
+        self._json("POST", "/assistants/search", json={"limit": 1, "offset": 0})
 
     def info(self) -> dict[str, Any]:
         return self._json("GET", "/info")
 
     # -- assistants ---------------------------------------------------------------------------
-    def search_assistants(self, *, limit: int = 100, offset: int = 0, **filters: Any) -> list[dict[str, Any]]:
+    def search_assistants(self, *, limit: int = PAGE, offset: int = 0, **filters: Any) -> list[dict[str, Any]]:
         return self._json("POST", "/assistants/search", json={"limit": limit, "offset": offset, **filters})
+
+    def all_assistants(self, **filters: Any) -> list[dict[str, Any]]:
+        """Every assistant that matches, a page of at most :data:`PAGE` at a time."""
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self.search_assistants(limit=PAGE, offset=len(found), **filters)
+            found += page
+            if len(page) < PAGE:
+                return found
 
     def get_assistant(self, assistant_id: str) -> dict[str, Any]:
         return self._json("GET", f"/assistants/{assistant_id}")
@@ -160,7 +290,7 @@ class Client:
             with self._http.stream(method, path, json=body, headers=headers or STREAM_HEADERS) as response:
                 if response.status_code >= 400:
                     response.read()
-                    raise http_error(response.status_code, response.content, f"{method} {path}")
+                    raise self._error(response, f"{method} {path}")
                 yield RunStream(response, self.url)
         except httpx.TransportError as exc:
             raise unreachable(self.url, exc) from None
@@ -180,11 +310,28 @@ class Client:
         return self._json("POST", runs_path(thread_id, ""), json=body)
 
     def wait_run(self, thread_id: Optional[str], body: dict[str, Any]) -> tuple[Any, Optional[str], Optional[str]]:
-        """Run to the end without streaming: (result, thread_id, run_id)."""
+        """Run to the end without streaming: (result, thread_id, run_id).
+
+        The response head names the run before its body arrives: a kernel interrupt while waiting
+        cancels that run by its ID, since some servers ignore ``on_disconnect`` on ``/runs/wait``."""
         path = runs_path(thread_id, "/wait")
-        response = self._request("POST", path, json=body)
-        tid, rid = run_location(response.headers)
-        return response.json(), tid, rid
+        tid: Optional[str] = None
+        rid: Optional[str] = None
+        try:
+            with self._http.stream("POST", path, json=body) as response:
+                tid, rid = run_location(response.headers)
+                tid = tid or thread_id
+                response.read()
+                if response.status_code >= 400:
+                    raise self._error(response, f"POST {path}")
+        except httpx.TransportError as exc:
+            raise unreachable(self.url, exc) from None
+        except KeyboardInterrupt:
+            if tid and rid:
+                with contextlib.suppress(ServerError, ServerUnreachable):
+                    self.cancel_run(tid, rid)
+            raise
+        return (response.json() if response.content.strip() else None), tid, rid
 
     def get_run(self, thread_id: str, run_id: str) -> dict[str, Any]:
         return self._json("GET", f"/threads/{thread_id}/runs/{run_id}")
@@ -205,9 +352,25 @@ class AsyncClient:
     """The asynchronous twin of :class:`Client`, for runs that stream in the background
     as tasks on the kernel's event loop. Only what those runs need."""
 
-    def __init__(self, url: str, api_key: Optional[str] = None, *, transport: Optional[httpx.AsyncBaseTransport] = None) -> None:
-        self.url = url.rstrip("/")
-        self._http = httpx.AsyncClient(base_url=self.url, headers=headers_for(api_key), timeout=TIMEOUT, transport=transport)
+    def __init__(
+        self,
+        url: str,
+        api_key: Optional[str] = None,
+        *,
+        access: Optional[Access] = None,
+        transport: Optional[httpx.AsyncBaseTransport] = None,
+    ) -> None:
+        self.base_url = url.rstrip("/")
+        self.url = display_url(self.base_url)
+        self.access = access or Access(api_key=api_key)
+        bare, auth = credentials(self.base_url, self.access)
+        self._http = httpx.AsyncClient(
+            base_url=bare,
+            auth=auth,
+            headers=self.access.request_headers(),
+            timeout=TIMEOUT,
+            transport=transport or async_http_transport(self.base_url, self.access),
+        )
 
     def __repr__(self) -> str:
         return f"AsyncClient(url={self.url!r})"
@@ -221,7 +384,7 @@ class AsyncClient:
         except httpx.TransportError as exc:
             raise unreachable(self.url, exc) from None
         if response.status_code >= 400:
-            raise http_error(response.status_code, response.content, f"{method} {path}")
+            raise scrubbed(http_error(response.status_code, response.content, f"{method} {path}"), self.access)
         return response.json() if response.content.strip() else None
 
     async def get_run(self, thread_id: str, run_id: str) -> dict[str, Any]:
@@ -250,7 +413,7 @@ class AsyncClient:
             async with self._http.stream("GET", path, headers=join_headers(last_event_id)) as response:
                 if response.status_code >= 400:
                     await response.aread()
-                    raise http_error(response.status_code, response.content, f"GET {path}")
+                    raise scrubbed(http_error(response.status_code, response.content, f"GET {path}"), self.access)
                 yield RunStream(response, self.url)
         except httpx.TransportError as exc:
             raise unreachable(self.url, exc) from None

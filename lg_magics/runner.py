@@ -33,7 +33,7 @@ def show_summary(transcript: Transcript, display: Display) -> None:
 
 def resolve_assistant(client: Client, name: str) -> str:
     """The assistant ID for an assistant *name* (run bodies take only graph names and IDs)."""
-    assistants = client.search_assistants(limit=100)
+    assistants = client.all_assistants()
     for assistant in assistants:
         if name in (assistant.get("name"), assistant.get("assistant_id")):
             return str(assistant["assistant_id"])
@@ -44,6 +44,7 @@ def resolve_assistant(client: Client, name: str) -> str:
 
 def thread_state(client: Client, thread_id: str, var: str) -> dict[str, Any]:
     try:
+        client.get_thread(thread_id)  # some servers answer a state for any thread ID, even an unknown one
         return client.get_state(thread_id)
     except ThreadNotFound:
         raise ThreadNotFound(
@@ -126,8 +127,10 @@ class RunSession:
         if self.is_new:
             extra.setdefault("if_not_exists", "create")
         if self.thread_id:
-            # Resumable, so a dropped connection can rejoin without losing or repeating events.
+            # Resumable, so a dropped connection can rejoin without losing or repeating events; said
+            # explicitly to continue on a drop, since servers differ in their default (Aegra cancels).
             extra.setdefault("stream_resumable", True)
+            extra.setdefault("on_disconnect", "continue")
         else:
             # A stateless run has no ID to cancel by: the server cancels it when we hang up.
             extra.setdefault("on_disconnect", "cancel")
@@ -163,7 +166,7 @@ class RunSession:
 
     def _wait(self, body: dict[str, Any]) -> None:
         # If the kernel is interrupted the connection closes, and the server cancels the run.
-        body.setdefault("on_disconnect", "cancel")
+        body["on_disconnect"] = "cancel"
         result, _, run_id = self.client.wait_run(self.thread_id, body)
         self._accepted(run_id, view=False)  # --wait does not stream: the summary shows the result
         self.transcript.apply_wait_result(result)

@@ -23,9 +23,12 @@ import tempfile
 import time
 import weakref
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from .exceptions import EmbeddedServerError
+
+if TYPE_CHECKING:
+    from .client import Client
 
 DEMO_CONFIG = Path(__file__).parent / "demo" / "langgraph.json"
 INSTALL_HINT = "pip install 'lg-magics[server]'"
@@ -71,21 +74,19 @@ def absolute_config(config_path: Path) -> dict[str, Any]:
     config["dependencies"] = [absolute(d) if isinstance(d, str) else d for d in config.get("dependencies", ["."])]
     if isinstance(config.get("env"), str):
         config["env"] = absolute(config["env"])
+    auth = config.get("auth")
+    if isinstance(auth, dict) and isinstance(auth.get("path"), str):
+        file, _, variable = auth["path"].rpartition(":")
+        config["auth"] = {**auth, "path": f"{absolute(file)}:{variable}"}
     return config
 
 
-def served_graphs(url: str) -> list[str]:
+def served_graphs(client: Client) -> list[str]:
     """The graphs a running Agent Server serves, in its langgraph.json order.
 
     Each graph has a system assistant, created in that order when the server starts.
     """
-    from .client import Client
-    from .protocol import api_key_from_env
-
-    with Client(url, api_key_from_env()) as client:
-        assistants = client.search_assistants(
-            limit=1000, metadata={"created_by": "system"}, sort_by="created_at", sort_order="asc"
-        )
+    assistants = client.all_assistants(metadata={"created_by": "system"}, sort_by="created_at", sort_order="asc")
     return [str(assistant["graph_id"]) for assistant in assistants]
 
 
@@ -180,7 +181,8 @@ class EmbeddedServer:
                 self.stop()
                 raise EmbeddedServerError(f"The embedded Agent Server exited during start-up: {reason}")
             try:
-                if httpx.get(f"{self.url}/ok", timeout=1.0).status_code == 200:
+                # trust_env=False: our own loopback server is never reached through HTTP_PROXY.
+                if httpx.get(f"{self.url}/ok", timeout=1.0, trust_env=False).status_code == 200:
                     return
             except httpx.TransportError:
                 pass

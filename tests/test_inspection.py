@@ -63,7 +63,7 @@ def test_threads_lists_notebook_variables_first(shell, client: Client) -> None:
         == "2 threads in notebook variables, 3 more on the server (most recently updated first; pass --limit N to see more than 3)"
     )
     assert lines[3].split()[:3] == ["chat_thread", "chat", "idle"] and shell.ns["chat_thread"] in lines[3]
-    assert "user_name: Bagatur, user_age: 26; 2 messages, last [ai] Nic…" in lines[3]
+    assert "user_age: 26, user_name: Bagatur; 2 messages, last [ai] Nic…" in lines[3]
     assert lines[4].split()[:4] == ["gone_thread", "not", "on", "this"]
     assert other in lines[5]  # the newest server thread comes next
     assert len(lines) == 8
@@ -82,8 +82,8 @@ def test_state_of_the_last_run_and_of_a_variable(shell) -> None:
         "key        value",
         "---------  -----------------------------------------------------------------------------------------------",
         "messages   2 messages, last [ai] Nice to meet you, **Bagatur**! I will remember that you are 26 years old.",
-        "user_name  Bagatur",
         "user_age   26",
+        "user_name  Bagatur",
     ]
     shell.ns["mine"] = shell.ns["chat_thread"]
     shell.cell("chat --stateless", SEED)  # the last run has no thread now
@@ -145,7 +145,7 @@ def test_history_is_newest_first_and_sends_a_limit(shell) -> None:
     assert lines[0] == "chat_thread: 6 checkpoints, newest first"
     steps = [line.split()[0] for line in lines[3:]]
     assert steps == ["4", "3", "2", "1", "0", "-1"]  # the server alone would send 1
-    assert lines[3].split()[1:3] == ["loop", "-"] and "user_name: Bagatur, user_age: 26; 4 messages, last [ai] You…" in lines[3]
+    assert lines[3].split()[1:3] == ["loop", "-"] and "user_age: 26, user_name: Bagatur; 4 messages, last [ai] You…" in lines[3]
     shell.line("history chat_thread --limit 2")
     lines = plain(shell).splitlines()
     assert lines[0] == "chat_thread: 2 checkpoints, newest first (pass --limit N for more)"
