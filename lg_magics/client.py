@@ -104,14 +104,15 @@ def ssl_verify(verify: Union[bool, str]) -> Union[bool, ssl.SSLContext]:
     return verify
 
 
-def credentials(url: str, access: Access) -> tuple[str, Optional[httpx.BasicAuth]]:
-    """The URL without its ``user:password@`` and the Basic auth they stand for; a bearer token wins over them
-    (both would be an ``Authorization`` header)."""
+def client_options(url: str, access: Access) -> dict[str, Any]:
+    """What both clients give httpx: the URL without its ``user:password@``, the Basic auth those stand
+    for (a bearer token wins: both would be an ``Authorization`` header), our headers and timeouts."""
     parsed = httpx.URL(url)
-    if not (parsed.username or parsed.password):
-        return url, None
-    bare = str(parsed.copy_with(username=None, password=None))
-    return bare, None if access.auth_token else httpx.BasicAuth(parsed.username, parsed.password)
+    auth = None
+    if parsed.username or parsed.password:
+        url = str(parsed.copy_with(username=None, password=None))
+        auth = None if access.auth_token else httpx.BasicAuth(parsed.username, parsed.password)
+    return {"base_url": url, "auth": auth, "headers": access.request_headers(), "timeout": TIMEOUT}
 
 
 def http_transport(url: str, access: Access) -> httpx.HTTPTransport:
@@ -176,14 +177,8 @@ class Client:
         self.base_url = url.rstrip("/")
         self.url = display_url(self.base_url)
         self.access = access or Access(api_key=api_key)
-        bare, auth = credentials(self.base_url, self.access)
-        self._http = httpx.Client(
-            base_url=bare,
-            auth=auth,
-            headers=self.access.request_headers(),
-            timeout=TIMEOUT,
-            transport=transport or http_transport(self.base_url, self.access),
-        )
+        transport = transport or http_transport(self.base_url, self.access)
+        self._http = httpx.Client(**client_options(self.base_url, self.access), transport=transport)
 
     def __repr__(self) -> str:
         return f"Client(url={self.url!r})"
@@ -363,14 +358,8 @@ class AsyncClient:
         self.base_url = url.rstrip("/")
         self.url = display_url(self.base_url)
         self.access = access or Access(api_key=api_key)
-        bare, auth = credentials(self.base_url, self.access)
-        self._http = httpx.AsyncClient(
-            base_url=bare,
-            auth=auth,
-            headers=self.access.request_headers(),
-            timeout=TIMEOUT,
-            transport=transport or async_http_transport(self.base_url, self.access),
-        )
+        transport = transport or async_http_transport(self.base_url, self.access)
+        self._http = httpx.AsyncClient(**client_options(self.base_url, self.access), transport=transport)
 
     def __repr__(self) -> str:
         return f"AsyncClient(url={self.url!r})"

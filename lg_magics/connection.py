@@ -31,8 +31,10 @@ class Connection:
         self._clients: dict[bool, tuple[tuple[Any, ...], Any]] = {}
 
     def _key(self, url: str) -> tuple[Any, ...]:
-        # A new key in the environment, new settings or a new cassette make a new client.
-        return (url, self.access(), self.cassette)
+        from .client import proxy_for
+
+        # A new key in the environment, new settings, a new proxy or a new cassette make a new client.
+        return (url, self.access(), proxy_for(url), self.cassette)
 
     def client(self, url: str) -> Any:
 

@@ -90,6 +90,22 @@ def served_graphs(client: Client) -> list[str]:
     return [str(assistant["graph_id"]) for assistant in assistants]
 
 
+def stop_process_group(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """End a child started in a session of its own, and everything it started: SIGTERM, then SIGKILL."""
+    if process.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
     """Ask Linux to end the server if the kernel dies without running atexit (e.g. SIGKILL)."""
     try:
@@ -204,17 +220,7 @@ class EmbeddedServer:
         _RUNNING.discard(self)
         if process is None:
             return
-        if process.poll() is None:
-            for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-                try:
-                    os.killpg(process.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    process.wait(wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+        stop_process_group(process, timeout)
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -21,7 +20,7 @@ from typing import Callable, Optional
 
 import httpx
 
-from lg_magics.server import absolute_config, free_port
+from lg_magics.server import absolute_config, free_port, stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
 AEGRA_BIN = ROOT / ".venv-aegra" / "bin"
@@ -91,17 +90,8 @@ class Process:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            for sig, wait in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
-                try:
-                    os.killpg(process.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    process.wait(wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+        if process is not None:
+            stop_process_group(process, 15.0)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 

@@ -260,26 +260,17 @@ def test_inspection_commands(remote: Shell, target: Any, capsys: pytest.CaptureF
 
 # -- record and replay -----------------------------------------------------------------------------
 def test_record_then_replay_without_the_server(remote: Shell, target: Any, tmp_path: Path) -> None:
-    from lg_magics.magics import AgentMagics
+    from .test_cassette import _summaries, new_kernel
 
     path = tmp_path / "remote.cassette.json"
-    cells = [("chat", SEED), ("chat", QUESTION), ("approval", "ship it")]
+    cells = [("chat", SEED), ("chat", QUESTION), ("approval", "ship it"), ("boom --no-fail", "anything")]
     remote.line(f"record {path} --mode record")
     remote.line(f"connect {target.url}")
-    recorded = []
-    for line, body in cells:
-        remote.cell(line, body)
-        recorded.append(remote.summary())
-    remote.ip.register_magics(AgentMagics(shell=remote.ip))
-    for name in [n for n in remote.ns if n.endswith("_thread")]:
-        del remote.ns[name]
+    recorded = _summaries(remote, cells)
+    new_kernel(remote)
     remote.line(f"record {path} --mode replay")
     remote.line(f"connect http://127.0.0.1:{free_port()}")
-    replayed = []
-    for line, body in cells:
-        remote.cell(line, body)
-        replayed.append(remote.summary())
-    assert replayed == recorded
+    assert _summaries(remote, cells) == recorded
 
 
 # -- bearer auth -----------------------------------------------------------------------------------
@@ -322,3 +313,23 @@ def test_bearer_token(
         assert TOKEN not in shown and TOKEN not in path.read_text() and "authorization" not in path.read_text().lower()
     finally:
         shell.ip.register_magics(AgentMagics(shell=shell.ip))
+
+
+def test_a_failed_run_fails_the_cell_with_its_error(remote: Shell) -> None:
+    from lg_magics.exceptions import RunFailed
+
+    with pytest.raises(RunFailed, match="The run failed with ValueError"):
+        remote.cell("boom", "anything")
+    assert remote.ns["_agent"].status == "error"
+
+
+def test_serve_under_lg_magics_url_uses_that_server(
+    remote: Shell, target: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The CI path: %agent serve borrows the server named by LG_MAGICS_URL, listing its graphs page by page.
+    monkeypatch.setenv("LG_MAGICS_URL", target.url)
+    capsys.readouterr()
+    remote.line("serve")
+    line = capsys.readouterr().out.strip()
+    assert f"Agent Server ready at {target.url} with graphs: " in line
+    assert sorted(line.split("graphs: ")[1].split(". Stop")[0].split(", ")) == sorted(target.graphs)
