@@ -20,6 +20,9 @@ from .exceptions import AgentUsageError
 from .protocol import API_KEY_ENV_VARS, DEFAULT_STREAM_MODES, MULTITASK_STRATEGIES, STREAM_MODES, api_key_from_env
 from .variables import DEFAULT_PATTERN
 
+#: Settings whose values are secrets: `%config AgentMagics` does not print them.
+SECRET_SETTINGS = ("auth_token", "headers")
+
 COMMANDS = (
     "serve",
     "stop",
@@ -99,6 +102,11 @@ class AgentMagics(Magics):
     verify = Union(
         [Bool(), Unicode()], default_value=True, help=f"TLS verification: True, False, or a CA bundle path (${VERIFY_ENV})."
     ).tag(config=True)
+
+    @classmethod
+    def class_get_trait_help(cls, trait: Any, inst: Any = None, helptext: Optional[str] = None) -> str:
+        # `%config AgentMagics` prints each setting's current value: never a token's or a header's.
+        return super().class_get_trait_help(trait, None if trait.name in SECRET_SETTINGS else inst, helptext)
 
     @validate("stream_modes", "concurrency", "update_interval", "thread_pattern", "headers", "verify")
     def _check_setting(self, proposal: Any) -> Any:

@@ -182,3 +182,22 @@ def test_a_url_password_is_basic_auth_unless_a_bearer_token_is_set() -> None:
         client.ok()
     assert seen[0].headers["authorization"].startswith("Basic ") and seen[1].headers["authorization"] == f"Bearer {TOKEN}"
     assert all("s3cret" not in str(request.url) for request in seen)
+
+
+def test_config_listing_never_prints_a_token_or_header_value(capsys: pytest.CaptureFixture[str]) -> None:
+    from IPython.testing.globalipapp import get_ipython
+
+    ip = get_ipython()
+    ip.run_line_magic("load_ext", "lg_magics")
+    magics = ip.magics_manager.registry["AgentMagics"]
+    try:
+        ip.run_line_magic("config", f'AgentMagics.auth_token = "{TOKEN}"')
+        ip.run_line_magic("config", f'AgentMagics.headers = {{"X-Tenant": "{HEADER_VALUE}"}}')
+        capsys.readouterr()
+        ip.run_line_magic("config", "AgentMagics")
+        listing = capsys.readouterr().out
+        assert "AgentMagics.auth_token" in listing and "AgentMagics.headers" in listing
+        assert TOKEN not in listing and HEADER_VALUE not in listing
+        assert repr(magics.access()).count(TOKEN) == 0
+    finally:
+        magics.auth_token, magics.headers = "", {}
