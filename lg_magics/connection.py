@@ -95,7 +95,11 @@ class Connection:
             self.borrowed = url
         elif shared:
             # A server started for the whole session (the pytest plugin): use it, never stop it.
-            url, self.graphs = shared, served_graphs(self.client(shared))
+            from .client import Client
+
+            # Not through the cassette: replay reads the graphs from it, recorded by note_serve.
+            with Client(shared, access=self.access()) as client:
+                url, self.graphs = shared, served_graphs(client)
             self.borrowed = url
         else:
             server = EmbeddedServer(path, port=port)

@@ -54,10 +54,16 @@ class Follower:
         self.cursor = cursor or EventCursor()
         self.delays = RECONNECT_DELAYS if delays is None else delays
         self.status: Optional[str] = None
+        self.error_message: Optional[str] = None  # the run record's, where a server keeps the text (Aegra)
 
     def _note_run(self, event: Event) -> None:
         if event.event == "metadata" and isinstance(event.data, dict) and not self.run_id:
             self.run_id = event.data.get("run_id")
+
+    def _note_record(self, run: dict[str, Any]) -> None:
+        self.status = run.get("status")
+        message = run.get("error_message")
+        self.error_message = message if isinstance(message, str) and message else None
 
     def _next_delay(self, attempt: int, error: Optional[Exception]) -> float:
         if self.thread_id is None:
@@ -88,7 +94,7 @@ class Follower:
                 stream = None
                 if self.thread_id is None or self.run_id is None:
                     return
-                self.status = client.get_run(self.thread_id, self.run_id).get("status")
+                self._note_record(client.get_run(self.thread_id, self.run_id))
                 if self.status not in ACTIVE_STATUSES:
                     return
             except (StreamInterrupted, ServerUnreachable) as exc:  # a rejoin that fails is one more try
@@ -108,7 +114,7 @@ class Follower:
                         if self.cursor.deliver(event):
                             attempt = 0
                             yield event
-                self.status = (await client.get_run(self.thread_id, self.run_id)).get("status")
+                self._note_record(await client.get_run(self.thread_id, self.run_id))
                 if self.status not in ACTIVE_STATUSES:
                     return
             except (StreamInterrupted, ServerUnreachable) as exc:  # a rejoin that fails is one more try

@@ -360,7 +360,10 @@ class AgentMagics(Magics):
             return
         self._stop_server()
         url = self.url = self.connection.serve(args.path, args.port)
-        print(f"Agent Server ready at {url} with graphs: {', '.join(self.connection.graphs)}. Stop it with %agent stop.")
+        from .protocol import display_url
+
+        shown = display_url(url)  # LG_MAGICS_URL may carry a password
+        print(f"Agent Server ready at {shown} with graphs: {', '.join(self.connection.graphs)}. Stop it with %agent stop.")
 
     @magic_arguments(name="agent stop")
     def stop(self, line: str) -> None:

@@ -44,8 +44,10 @@ def resolve_assistant(client: Client, name: str) -> str:
 
 def thread_state(client: Client, thread_id: str, var: str) -> dict[str, Any]:
     try:
-        client.get_thread(thread_id)  # some servers answer a state for any thread ID, even an unknown one
-        return client.get_state(thread_id)
+        state = client.get_state(thread_id)
+        if not state.get("checkpoint"):
+            client.get_thread(thread_id)  # some servers answer an empty state for any ID: is the thread there?
+        return state
     except ThreadNotFound:
         raise ThreadNotFound(
             f"Thread {thread_id} in {var} is not on the server at {client.url} "
@@ -219,6 +221,13 @@ class RunSession:
         error = (thread or {}).get("error")
         if isinstance(error, dict) and not transcript.error:
             transcript.fail(error)
+        detail = self.follower.error_message if self.follower else None
+        if detail and transcript.error and detail not in transcript.error["message"]:
+            # Some servers (Aegra) stream a generic text and keep the real one on the run.
+            transcript.error["message"] = detail
+            for entry in transcript.entries:
+                if entry.data is transcript.error:
+                    entry.touch()  # the live view redraws it
         transcript.finish(self.follower.status if self.follower else None, state)
         self.redraw()
 

@@ -5,6 +5,8 @@ but Python (``make check`` runs it); ``server`` talks to a real Agent Server ove
 starts a real IPython kernel or process; ``notebooks`` executes notebooks; ``browser`` drives
 JupyterLab in Chromium. Tests that use the ``server`` or ``kernel`` fixtures are marked for it here;
 tests that start what they need themselves carry the marker. A test with no tier is ``unit``.
+``selfhosted`` tests are ``server`` tests too, on Aegra and langgraph-api on PostgreSQL + Redis
+(``-m "server and not selfhosted"`` leaves them out).
 """
 
 from __future__ import annotations

@@ -107,8 +107,13 @@ def test_a_ca_bundle_or_verify_off_reaches_it(fresh: Shell, tls_proxy: CuttingPr
     assert fresh.ns["_agent"].text == "Your name is **Bagatur** and you are **26** years old."
 
 
-def test_a_url_password_is_never_shown(fresh: Shell, server: EmbeddedServer, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_url_password_is_never_shown(
+    fresh: Shell, server: EmbeddedServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = server.url.replace("http://", "http://ada:s3cret-pw@")
+    monkeypatch.setenv("LG_MAGICS_URL", url)
+    fresh.line("serve")  # borrows the server LG_MAGICS_URL names
+    fresh.line("stop")
     fresh.line(f"connect {url}")
     fresh.line("info")
     fresh.line("assistants")

@@ -25,7 +25,7 @@ from .conftest import Shell, wait_for
 from .proxy import CuttingProxy
 from .selfhosted import Aegra, Langhost, Postgres, Redis
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.selfhosted]
 
 SEED = "Hello! My name is Bagatur and I am 26 years old."
 QUESTION = "What is my name and how old am I?"
@@ -318,8 +318,9 @@ def test_bearer_token(
 def test_a_failed_run_fails_the_cell_with_its_error(remote: Shell) -> None:
     from lg_magics.exceptions import RunFailed
 
-    with pytest.raises(RunFailed, match="The run failed with ValueError"):
+    with pytest.raises(RunFailed, match="The run failed with ValueError: .*kaboom: the boom node always fails"):
         remote.cell("boom", "anything")
+    assert "kaboom: the boom node always fails" in remote.summary()
     assert remote.ns["_agent"].status == "error"
 
 
