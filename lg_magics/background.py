@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from .exceptions import AgentError, AgentUsageError
+from .exceptions import AgentUsageError
 
 if TYPE_CHECKING:
     from .client import AsyncClient
@@ -44,25 +44,12 @@ class BackgroundRun:
 
     async def _follow(self, client: AsyncClient) -> None:
         session = self.session
-        assert session.follower is not None and session.thread_id is not None
-        transcript = session.transcript
         try:
-            async for event in session.follower.aevents(client):
-                transcript.apply(event)
-                if session.view is not None:
-                    session.view.refresh()
-            state = await client.get_state(session.thread_id) if session.needs_state() else None
-            thread = await client.get_thread(session.thread_id) if session.needs_thread_error() else None
-            session.settle(state, thread)
-            if session.temporary:
-                await client.delete_thread(session.thread_id)
-                session.temporary = False
+            await session.afollow(client)
         except asyncio.CancelledError:
             raise  # taken over by %agent wait, or the kernel is shutting down
         except Exception as exc:  # noqa: BLE001 - shown in the widget: a background task has no cell to fail
-            message = str(exc) if isinstance(exc, AgentError) else f"{type(exc).__name__}: {exc}"
-            transcript.fail({"error": type(exc).__name__, "message": message})
-            session.redraw()
+            session.fail_with(exc)
         session.bind(fail=False, underscore=False)
 
     def stop_task(self) -> None:
@@ -71,12 +58,7 @@ class BackgroundRun:
 
     def cancel(self) -> None:
         """Cancel the run on the server; the view shows "cancelled" at once."""
-        session = self.session
-        if self.done or not (session.thread_id and session.run_id):
-            return
-        session.client.cancel_run(session.thread_id, session.run_id)
-        session.transcript.finish(cancelled=True)
-        session.redraw()
+        self.session.cancel()
 
     def wait(self, resume: Callable[[], None]) -> Any:
         """Block until the run ends, following it here; bind and return its result."""

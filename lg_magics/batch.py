@@ -25,20 +25,10 @@ from typing import Any, Callable, Optional
 
 from .exceptions import AgentError, AgentUsageError, RunFailed
 from .render import status_label
-from .request import RunRequest
+from .request import CellDefaults, RunRequest
 from .result import RunResult
-from .settings import check_concurrency
 from .transcript import CANCELLED, ERROR, SUCCESS, WAITING, Transcript, compact
 
-#: Flags that make no sense for stateless runs shown only as a progress bar.
-_NOT_WITH_MAP = (
-    ("thread", "--thread"),
-    ("new", "--new"),
-    ("multitask", "--multitask"),
-    ("resume", "--resume"),
-    ("background", "--background"),
-    ("wait", "--wait"),
-)
 _ORDER = (SUCCESS, WAITING, ERROR, CANCELLED)
 MAX_LISTED = 10
 
@@ -49,19 +39,6 @@ class Item:
 
     label: str
     names: Mapping[str, Any]
-
-
-def check_map_args(args: Any) -> None:
-    """``--map`` runs are stateless and shown as one progress bar: refuse flags that say otherwise."""
-    if not getattr(args, "map", None):
-        if getattr(args, "concurrency", None) is not None:
-            raise AgentUsageError("--concurrency sets how many --map runs go at once: add --map VAR, or drop it.")
-        return
-    if args.concurrency is not None:
-        check_concurrency(args.concurrency, "--concurrency")
-    for attribute, flag in _NOT_WITH_MAP:
-        if getattr(args, attribute, None):
-            raise AgentUsageError(f"--map runs are stateless and shown as a progress bar: drop {flag}.")
 
 
 def is_dataframe(value: Any) -> bool:
@@ -155,25 +132,21 @@ def bind(namespace: MutableMapping[str, Any], results: list[RunResult], frame: A
 
 # -- running ------------------------------------------------------------------------------------
 def run_one(client: Any, request: RunRequest, assistant_id: str, stop: threading.Event) -> RunResult:
-    """One stateless run streamed into a transcript with no view; every outcome is a result."""
-    transcript = Transcript(assistant=request.assistant, modes=request.stream_modes)
-    transcript.add_input(request.shown_input)
+    """One stateless run streamed into a transcript with no view; every outcome is a result.
+    Its stream is ``on_disconnect: cancel``: hanging up (an interrupted batch) stops it on the server."""
+    from .runner import RunSession
+
+    session = RunSession(client, request, {}, display=lambda _: None, assistant_id=assistant_id, stop=stop)
     if stop.is_set():
-        transcript.finish(cancelled=True)
-        return RunResult(transcript)
+        session.transcript.finish(cancelled=True)
+        return RunResult(session.transcript)
     try:
-        # on_disconnect=cancel: hanging up (an interrupted batch) stops the run on the server.
-        with client.stream_run(None, request.body(assistant_id=assistant_id, on_disconnect="cancel")) as stream:
-            transcript.run_id = stream.run_id
-            for event in stream:
-                transcript.apply(event)
-                if stop.is_set():
-                    transcript.finish(cancelled=True)
-                    return RunResult(transcript)
-        transcript.finish()
+        return session.run()
+    except RunFailed as exc:
+        return exc.result if isinstance(exc.result, RunResult) else RunResult(session.transcript)
     except AgentError as exc:
-        transcript.fail({"error": type(exc).__name__, "message": str(exc)})
-    return RunResult(transcript)
+        session.fail_with(exc)
+    return RunResult(session.transcript)
 
 
 class Progress:
@@ -290,30 +263,28 @@ def map_cell(
     *,
     client: Any,
     schemas: Any,
-    thread_pattern: str,
+    defaults: CellDefaults,
     concurrency: int,
     display: Optional[Callable[[Any], None]],
     interval: float = 0.05,
 ) -> Any:
     """Run ``cell`` once per item of ``args.map``; bind and return the list (or DataFrame) of results."""
-    from .protocol import is_uuid
     from .request import build_request
-    from .runner import resolve_assistant
+    from .runner import assistant_id as find_assistant_id
 
     value = mapped(namespace, args.map)
     items = items_of(value, args.map)
-    args.stateless = True
     requests = []
     for item in items:
         try:
-            requests.append(build_request(args, cell, item_namespace(item, namespace), thread_pattern=thread_pattern))
+            requests.append(build_request(args, cell, item_namespace(item, namespace), defaults))
         except AgentUsageError as exc:
             raise AgentUsageError(f"{str(exc).rstrip('.')} (item {item.label} of {args.map}).") from None
     if requests:
         assistant = requests[0].assistant
         if not getattr(args, "json", False):
             schemas.check_text_input(client, assistant)
-        assistant_id = assistant if is_uuid(assistant) else resolve_assistant(client, assistant)
+        assistant_id = find_assistant_id(client, assistant)
     else:
         assistant_id = ""
     batch = Batch(
@@ -331,7 +302,7 @@ def map_cell(
         if batch.final is not None:
             bind(namespace, batch.final, value if is_dataframe(value) else None, args.out)
     failed = sum(1 for r in batch.final or [] if r.status == ERROR)
-    if failed and not args.no_fail:
+    if failed and requests and requests[0].fail:
         raise RunFailed(
             f"{failed} of {len(batch.final or [])} runs failed: see the summary and _agent "
             "(pass --no-fail to keep the cell from failing).",

@@ -60,6 +60,8 @@ class Connection:
         key = self._key(url)
         cached = self._clients.get(True)
         if cached is None or cached[0] != key:
+            if cached is not None:
+                close_async(cached[1])
             inner = async_http_transport(url, key[1])
             self._clients[True] = (
                 key,
@@ -126,3 +128,27 @@ class Connection:
         cached = self._clients.pop(False, None)
         if cached is not None:
             cached[1].close()
+        cached = self._clients.pop(True, None)
+        if cached is not None:
+            close_async(cached[1])
+
+
+def close_async(client: Any) -> None:
+    """Close an AsyncClient from sync code: on the kernel's loop when it runs (its connections
+    belong to that loop), else on a loop of its own."""
+    import asyncio
+
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        try:
+            asyncio.run(client.aclose())
+        except RuntimeError:
+            pass  # its connections belong to a loop that is gone: nothing is left to close
+        return
+    task = loop.create_task(client.aclose())
+    _closing.add(task)  # a task nobody references may be garbage-collected before it runs
+    task.add_done_callback(_closing.discard)
+
+
+_closing: set[Any] = set()

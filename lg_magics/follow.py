@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 from .exceptions import ServerUnreachable, StreamInterrupted
 from .protocol import ACTIVE_STATUSES, RECONNECT_DELAYS, Event, EventCursor
@@ -38,27 +38,34 @@ def gave_up(tries: int) -> StreamInterrupted:
     )
 
 
+class RunIdentity(Protocol):
+    """Where the run id lives (the transcript): known from the response headers, or from the
+    stream's metadata event, which is folded before the next event is asked for."""
+
+    run_id: Optional[str]
+
+
 class Follower:
     """Events of one thread run, exactly once, across reconnects. ``status`` is set at the end."""
 
     def __init__(
         self,
         thread_id: Optional[str],
-        run_id: Optional[str],
+        run: RunIdentity,
         cursor: Optional[EventCursor] = None,
         *,
         delays: Optional[tuple[float, ...]] = None,
     ) -> None:
         self.thread_id = thread_id
-        self.run_id = run_id
+        self.run = run
         self.cursor = cursor or EventCursor()
         self.delays = RECONNECT_DELAYS if delays is None else delays
         self.status: Optional[str] = None
         self.error_message: Optional[str] = None  # the run record's, where a server keeps the text (Aegra)
 
-    def _note_run(self, event: Event) -> None:
-        if event.event == "metadata" and isinstance(event.data, dict) and not self.run_id:
-            self.run_id = event.data.get("run_id")
+    @property
+    def run_id(self) -> Optional[str]:
+        return self.run.run_id
 
     def _note_record(self, run: dict[str, Any]) -> None:
         self.status = run.get("status")
@@ -87,7 +94,6 @@ class Follower:
                         assert self.thread_id and self.run_id
                         stream = stack.enter_context(client.join_stream(self.thread_id, self.run_id, self.cursor.rejoin_from()))
                     for event in stream:
-                        self._note_run(event)
                         if self.cursor.deliver(event):
                             attempt = 0
                             yield event

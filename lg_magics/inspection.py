@@ -208,11 +208,10 @@ def history_bundle(client: Client, label: str, thread_id: str, *, limit: int = 1
 # -- graph --------------------------------------------------------------------------------------
 def graph_bundle(client: Client, assistant: str, *, xray: bool = False) -> dict[str, str]:
     from .diagram import graph_bundle as draw
-    from .runner import resolve_assistant
+    from .runner import assistant_id
 
     # The graph endpoint takes graph names and IDs; a custom assistant's name needs its ID.
-    assistant_id = assistant if is_uuid(assistant) else resolve_assistant(client, assistant)
-    return draw(client.get_graph(assistant_id, xray=xray), assistant)
+    return draw(client.get_graph(assistant_id(client, assistant), xray=xray), assistant)
 
 
 # -- info ---------------------------------------------------------------------------------------

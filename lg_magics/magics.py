@@ -17,7 +17,7 @@ from traitlets import Bool, Dict, Float, Int, List, Unicode, Union, validate
 
 from .environment import AUTH_TOKEN_ENV, HEADERS_ENV, URL_ENV, VERIFY_ENV
 from .exceptions import AgentUsageError
-from .protocol import API_KEY_ENV_VARS, DEFAULT_STREAM_MODES, MULTITASK_STRATEGIES, STREAM_MODES, api_key_from_env
+from .protocol import DEFAULT_STREAM_MODES, MULTITASK_STRATEGIES, STREAM_MODES, api_key_from_env, api_keys_from_env
 from .variables import DEFAULT_PATTERN
 
 #: Settings whose values are secrets: `%config AgentMagics` does not print them.
@@ -257,27 +257,33 @@ class AgentMagics(Magics):
         self._run_cell(args, cell)
         return None
 
+    def _defaults(self) -> Any:
+        from .request import CellDefaults
+
+        return CellDefaults(
+            assistant=self.default_assistant,
+            stream_modes=tuple(self.stream_modes),
+            fail=self.fail_on_error,
+            thread_pattern=self.thread_pattern,
+        )
+
     def _run_cell(self, args: Any, cell: str) -> Any:
-        from .batch import check_map_args, map_cell
-        from .request import build_request
+        from .batch import map_cell
+        from .request import build_request, check_flags
         from .runner import RunSession
 
-        namespace = self.user_ns
-        args.no_fail = args.no_fail or not self.fail_on_error
-        args.assistant = args.assistant or self.default_assistant or None
-        args.stream_mode = args.stream_mode or list(self.stream_modes)
-        check_map_args(args)
+        check_flags(args)
         shown = None if args.quiet else display
         if args.map:
             return map_cell(
-                args, cell, namespace, client=self.client(), schemas=self.input_schemas, thread_pattern=self.thread_pattern,
+                args, cell, self.user_ns, client=self.client(), schemas=self.input_schemas, defaults=self._defaults(),
                 concurrency=self.concurrency, display=shown, interval=self.update_interval,
             )  # fmt: skip
-        request = build_request(args, cell, namespace, thread_pattern=self.thread_pattern)
+        request = build_request(args, cell, self.user_ns, self._defaults())
         if request.command is None and not args.json:
             self.input_schemas.check_text_input(self.client(), request.assistant)
         if args.quiet:
-            session = RunSession(self.client(), request, namespace, display=lambda _: None)
+            session = RunSession(self.client(), request, self.user_ns, display=lambda _: None)
         else:
             session = self._session(request, display)
         if not request.background:
@@ -403,7 +409,7 @@ class AgentMagics(Magics):
             return
         from .inspection import info_lines
 
-        key_from = next((name for name in API_KEY_ENV_VARS if (os.environ.get(name) or "").strip()), None)
+        key_from = next((name for name, _ in api_keys_from_env()), None)
         settings = {"Default assistant": self.default_assistant or "none", "Stream modes": " ".join(self.stream_modes)}
         if self.auth_token.strip():
             settings = {"Bearer token": f"from {AUTH_TOKEN_ENV} or AgentMagics.auth_token (never shown)", **settings}

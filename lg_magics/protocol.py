@@ -107,13 +107,18 @@ def decode_event(name: str, data: str, event_id: Optional[str]) -> Event:
     return Event(name or "message", decoded, event_id or None)
 
 
-def api_key_from_env(environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
+def api_keys_from_env(environ: Optional[Mapping[str, str]] = None) -> list[tuple[str, str]]:
+    """(variable, key) for every API-key variable that is set, the one the client sends first.
+    Quotes around a value (a copy from a .env file) are not part of the key."""
     env = os.environ if environ is None else environ
-    for name in API_KEY_ENV_VARS:
-        value = (env.get(name) or "").strip().strip("'\"")
-        if value:
-            return value
-    return None
+    keys = ((name, (env.get(name) or "").strip().strip("'\"")) for name in API_KEY_ENV_VARS)
+    return [(name, value) for name, value in keys if value]
+
+
+def api_key_from_env(environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    """The key the client sends as ``x-api-key``, the SDK's way: the first variable that is set."""
+    keys = api_keys_from_env(environ)
+    return keys[0][1] if keys else None
 
 
 #: What a secret is replaced with wherever text is shown or saved.
@@ -128,7 +133,7 @@ AUTH_HINT = (
 def secrets_from_env(environ: Optional[Mapping[str, str]] = None) -> list[str]:
     """Every key, token and header value the client could send from the environment, so none is shown or saved."""
     env = os.environ if environ is None else environ
-    values = [(env.get(name) or "").strip().strip("'\"") for name in (*API_KEY_ENV_VARS, AUTH_TOKEN_ENV)]
+    values = [value for _, value in api_keys_from_env(env)] + [(env.get(AUTH_TOKEN_ENV) or "").strip().strip("'\"")]
     try:
         headers = json.loads(env.get(HEADERS_ENV) or "{}")
     except ValueError:

@@ -5,13 +5,26 @@ from __future__ import annotations
 import ast
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any, Literal, Optional
 
 from .exceptions import AgentUsageError
 from .interpolate import interpolate
 from .protocol import DEFAULT_STREAM_MODES, MULTITASK_STRATEGIES, STREAM_MODES, run_body
-from .variables import check_name, thread_var_name
+from .settings import check_concurrency
+from .variables import DEFAULT_PATTERN, check_name, thread_var_name
+
+ThreadUse = Literal["new", "existing"]
+
+
+@dataclass(frozen=True)
+class CellDefaults:
+    """What a cell gets from the settings (AgentMagics) where its flags say nothing."""
+
+    assistant: str = ""
+    stream_modes: tuple[str, ...] = DEFAULT_STREAM_MODES
+    fail: bool = True
+    thread_pattern: str = DEFAULT_PATTERN
 
 
 @dataclass(frozen=True)
@@ -34,18 +47,24 @@ class RunRequest:
     new_thread: bool = False
     out: Optional[str] = None
     fail: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
-    def body(self, **overrides: Any) -> dict[str, Any]:
-        """The RunCreate body. A stateless stream also carries ``values``: its thread is gone
-        after the run, so the stream is the only place for its final state and interrupts."""
+    def body(self, *, thread: Optional[ThreadUse] = None, assistant_id: Optional[str] = None) -> dict[str, Any]:
+        """The RunCreate body. ``thread``: the run creates its thread (``new``), continues one
+        (``existing``), or has none (stateless).
+
+        A thread run's stream is resumable, so a dropped connection can rejoin without losing or
+        repeating events, and it goes on when we hang up (we cancel it by its id). A run without a
+        thread has no id to cancel by, and ``--wait`` has no stream to rejoin: the server cancels
+        those when we hang up. ``on_disconnect`` is always said: servers differ in their default.
+        A stateless stream also carries ``values``: its thread is gone after the run, so the stream
+        is the only place for its final state and interrupts."""
         modes = None
         if not self.wait:
             modes = list(self.stream_modes)
             if self.stateless and "values" not in modes:
                 modes.append("values")
         body = run_body(
-            self.assistant,
+            assistant_id or self.assistant,
             input=self.input,
             command=self.command,
             stream_modes=modes,
@@ -53,9 +72,11 @@ class RunRequest:
             context=self.context,
             metadata=self.metadata,
             multitask_strategy=None if self.stateless else self.multitask,
+            stream_resumable=thread is not None and not self.wait,
+            on_disconnect="cancel" if thread is None or self.wait else "continue",
         )
-        body.update(self.extra)
-        body.update(overrides)
+        if thread == "new":
+            body["if_not_exists"] = "create"
         return body
 
 
@@ -124,23 +145,30 @@ def resume_value(text: str) -> Any:
         return text.strip()
 
 
-def build_request(args: Any, cell: str, namespace: Mapping[str, Any], *, thread_pattern: str) -> RunRequest:
-    """Validate the parsed arguments of ``%%agent`` and build the request."""
-    assistant = (args.assistant or "").strip()
-    if not assistant:
-        raise AgentUsageError(
-            "Name the assistant: %%agent ASSISTANT (a graph name such as chat, or an assistant ID), "
-            "or set %config AgentMagics.default_assistant."
-        )
-    text = cell.strip("\n")
-    if not text.strip():
-        raise AgentUsageError(f"The cell is empty: write the message to send below %%agent {assistant}.")
-    if not getattr(args, "no_interpolate", False):
-        text = interpolate(text, namespace)
+#: Flags that make no sense for ``--map``'s stateless runs shown only as a progress bar.
+_NOT_WITH_MAP = (
+    ("thread", "--thread"),
+    ("new", "--new"),
+    ("multitask", "--multitask"),
+    ("resume", "--resume"),
+    ("background", "--background"),
+    ("wait", "--wait"),
+)
+
+
+def check_flags(args: Any) -> None:
+    """Every rule about which flags of ``%%agent`` go together, in one place."""
+    if getattr(args, "map", None):
+        if args.concurrency is not None:
+            check_concurrency(args.concurrency, "--concurrency")
+        for attribute, flag in _NOT_WITH_MAP:
+            if getattr(args, attribute, None):
+                raise AgentUsageError(f"--map runs are stateless and shown as a progress bar: drop {flag}.")
+    elif getattr(args, "concurrency", None) is not None:
+        raise AgentUsageError("--concurrency sets how many --map runs go at once: add --map VAR, or drop it.")
     if getattr(args, "quiet", False) and args.background:
         raise AgentUsageError("--quiet shows nothing and --background shows the run while you work: choose one.")
-    modes = tuple(args.stream_mode or DEFAULT_STREAM_MODES)
-    for mode in modes:
+    for mode in args.stream_mode or ():
         if mode not in STREAM_MODES:
             raise AgentUsageError(f"Unknown stream mode {mode!r}; choose from: {', '.join(STREAM_MODES)}.")
     if args.multitask and args.multitask not in MULTITASK_STRATEGIES:
@@ -153,29 +181,45 @@ def build_request(args: Any, cell: str, namespace: Mapping[str, Any], *, thread_
         raise AgentUsageError("--resume continues the interrupted run on the thread variable's thread: drop --stateless/--new.")
     if args.background and args.wait:
         raise AgentUsageError("--background streams while you work and --wait blocks: choose one (then %agent wait).")
+
+
+def build_request(args: Any, cell: str, namespace: Mapping[str, Any], defaults: CellDefaults = CellDefaults()) -> RunRequest:
+    """Build the request of a cell whose flags passed :func:`check_flags` (``--map``: one item's)."""
+    assistant = (args.assistant or defaults.assistant or "").strip()
+    if not assistant:
+        raise AgentUsageError(
+            "Name the assistant: %%agent ASSISTANT (a graph name such as chat, or an assistant ID), "
+            "or set %config AgentMagics.default_assistant."
+        )
+    text = cell.strip("\n")
+    if not text.strip():
+        raise AgentUsageError(f"The cell is empty: write the message to send below %%agent {assistant}.")
+    if not getattr(args, "no_interpolate", False):
+        text = interpolate(text, namespace)
     config = json_argument(args.config, "--config", namespace)
     context = json_argument(args.context, "--context", namespace)
     if config and config.get("configurable") and context:
         raise AgentUsageError("The server refuses config.configurable together with --context: pass only one of them.")
+    stateless = bool(args.stateless or getattr(args, "map", None))
     thread_var = None
-    if not args.stateless:
-        thread_var = check_name(args.thread, "--thread") if args.thread else thread_var_name(assistant, thread_pattern)
+    if not stateless:
+        thread_var = check_name(args.thread, "--thread") if args.thread else thread_var_name(assistant, defaults.thread_pattern)
     command = {"resume": resume_value(text)} if args.resume else None
     return RunRequest(
         assistant=assistant,
         input=None if command else cell_input(text, as_json=getattr(args, "json", False)),
         command=command,
         shown_input=text,
-        stream_modes=modes,
+        stream_modes=tuple(args.stream_mode or defaults.stream_modes),
         config=config,
         context=context,
         metadata=json_argument(args.metadata, "--metadata", namespace),
         multitask=args.multitask,
-        stateless=args.stateless,
+        stateless=stateless,
         wait=args.wait,
         background=args.background,
         thread_var=thread_var,
         new_thread=args.new,
         out=check_name(args.out, "--out") if args.out else None,
-        fail=not args.no_fail,
+        fail=defaults.fail and not args.no_fail,
     )

@@ -1,29 +1,44 @@
-"""Run one request: request -> event stream -> transcript -> views -> variables.
+"""One run's lifecycle, whatever drives it: request -> event stream -> transcript -> views -> variables.
 
-The only module that touches the client, the transcript and the views at once.
-A foreground run streams synchronously (a sync ``httpx.Client``) so the cell
-blocks while it runs, and a kernel interrupt lands in the socket read, where
-we cancel the run on the server before re-raising. A background run is
-started here and followed by :mod:`lg_magics.background`.
+The only module that touches the client, the transcript and the views at once. Every way of running
+goes through :class:`RunSession`: it plans the thread, starts the run, folds its events, settles it
+with what the server says about it, and binds the result.
+
+- a foreground cell streams synchronously (a sync ``httpx.Client``), so the cell blocks while it runs
+  and a kernel interrupt lands in the socket read, where the run is cancelled on the server;
+- ``--wait`` gets the final state in one response;
+- ``--background`` creates the run and a task on the kernel's loop follows it (:meth:`afollow`, driven
+  by :mod:`lg_magics.background`); ``%agent wait`` takes it over synchronously (:meth:`follow`);
+- ``--map`` runs one stateless session per item in a worker thread (:mod:`lg_magics.batch`);
+- a resumed interrupt is a session whose request carries the resume command.
+
+How a run ends is written once, in :meth:`RunSession.ending`, as the calls it needs; the sync and the
+async drivers perform them with their own client.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import uuid
-from collections.abc import Iterable, MutableMapping
-from typing import Any, Callable, Optional
+from collections.abc import Generator, MutableMapping
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from .client import Client
-from .exceptions import AgentUsageError, AssistantNotFound, RunFailed, ServerError, StreamInterrupted, ThreadNotFound
+from .exceptions import AgentError, AgentUsageError, AssistantNotFound, RunFailed, ServerError, StreamInterrupted, ThreadNotFound
 from .follow import Follower
-from .protocol import Event
+from .protocol import Event, is_uuid
 from .render import transcript_html, transcript_text
 from .request import RunRequest
 from .result import RunResult
 from .transcript import ERROR, Transcript
 from .variables import thread_in
 
+if TYPE_CHECKING:
+    from .client import AsyncClient, Client
+
 Display = Callable[[Any], None]
+#: A call the end of a run needs: a client method name and the thread it is about.
+Call = tuple[str, str]
 
 
 def show_summary(transcript: Transcript, display: Display) -> None:
@@ -31,8 +46,14 @@ def show_summary(transcript: Transcript, display: Display) -> None:
     display({"text/plain": transcript_text(transcript), "text/html": transcript_html(transcript)})
 
 
+def assistant_id(client: Client, name: str) -> str:
+    """An assistant ID as it is, else the ID :func:`resolve_assistant` finds: no request for an ID."""
+    return name if is_uuid(name) else resolve_assistant(client, name)
+
+
 def resolve_assistant(client: Client, name: str) -> str:
-    """The assistant ID for an assistant *name* (run bodies take only graph names and IDs)."""
+    """The assistant ID for an assistant *name* or ID, by searching (run bodies take only graph names
+    and IDs); not found lists the available ones."""
     assistants = client.all_assistants()
     for assistant in assistants:
         if name in (assistant.get("name"), assistant.get("assistant_id")):
@@ -62,6 +83,10 @@ def message_ids(state: dict[str, Any]) -> set[str]:
     return {m["id"] for m in messages or [] if isinstance(m, dict) and m.get("id")}
 
 
+class Stopped(Exception):
+    """A batch asked its running sessions to hang up (the kernel was interrupted)."""
+
+
 class RunSession:
     """One run from a cell: where its thread is, its transcript and view, and its result."""
 
@@ -73,12 +98,16 @@ class RunSession:
         *,
         display: Display,
         make_view: Optional[Callable[[Transcript], Any]] = None,
+        assistant_id: Optional[str] = None,
+        stop: Optional[threading.Event] = None,
     ) -> None:
         self.client = client
         self.request = request
         self.namespace = namespace
         self.display = display
         self.make_view = make_view
+        self.assistant_id = assistant_id  # known already (a batch resolves it once for all items)
+        self.stop = stop
         self.transcript = Transcript(
             assistant=request.assistant,
             thread_var=request.thread_var,
@@ -86,7 +115,7 @@ class RunSession:
         )
         self.transcript.add_input(request.shown_input, role="resume" if request.command else "human")
         self.view: Any = None
-        self.thread_id: Optional[str] = None
+        self.thread_id: Optional[str] = None  # the run's thread; a stateless background run's own
         self.is_new = False
         self.temporary = False  # a stateless background run's own thread, deleted at the end
         self.follower: Optional[Follower] = None
@@ -94,9 +123,11 @@ class RunSession:
 
     @property
     def run_id(self) -> Optional[str]:
+        # The transcript is the run id's one home: set from the response headers when the run is
+        # accepted, else from the stream's metadata event.
         return self.transcript.run_id
 
-    # -- preparing -------------------------------------------------------------------------------
+    # -- starting --------------------------------------------------------------------------------
     def prepare(self, *, background: bool = False) -> None:
         """Find or plan the run's thread and check that the request makes sense for it."""
         request = self.request
@@ -125,27 +156,26 @@ class RunSession:
         self.thread_id = existing
         self.transcript.hidden |= message_ids(state)
 
-    def body(self, **extra: Any) -> dict[str, Any]:
-        if self.is_new:
-            extra.setdefault("if_not_exists", "create")
-        if self.thread_id:
-            # Resumable, so a dropped connection can rejoin without losing or repeating events; said
-            # explicitly to continue on a drop, since servers differ in their default (Aegra cancels).
-            extra.setdefault("stream_resumable", True)
-            extra.setdefault("on_disconnect", "continue")
-        else:
-            # A stateless run has no ID to cancel by: the server cancels it when we hang up.
-            extra.setdefault("on_disconnect", "cancel")
-        return self.request.body(**extra)
+    def _start(self, start: Callable[[dict[str, Any]], Any]) -> Any:
+        """Call ``start`` with the run's body, resolving an assistant *name* the first time the server
+        does not know it (run bodies accept graph names and IDs)."""
 
-    def _with_assistant(self, start: Callable[[dict[str, Any]], Any]) -> Any:
+        def body() -> dict[str, Any]:
+            return self.request.body(
+                thread="new" if self.is_new else ("existing" if self.thread_id else None),
+                assistant_id=self.assistant_id,
+            )
+
         try:
-            return start(self.body())
+            return start(body())
         except AssistantNotFound:
-            # Run bodies accept graph names and IDs; a custom assistant's *name* needs its ID.
-            return start(self.body(assistant_id=resolve_assistant(self.client, self.request.assistant)))
+            if self.assistant_id is not None:
+                raise
+            self.assistant_id = resolve_assistant(self.client, self.request.assistant)
+            return start(body())
 
     def _accepted(self, run_id: Optional[str], *, view: bool = True) -> None:
+        """The server took the run: record where it is, bind the thread variable, show the view."""
         self.transcript.thread_id = None if self.temporary else self.thread_id
         self.transcript.run_id = run_id
         if self.thread_id and self.request.thread_var and not self.temporary:
@@ -153,13 +183,19 @@ class RunSession:
         if view and self.make_view is not None and self.view is None:
             self.view = self.make_view(self.transcript)
             self.display(self.view)
+        self.follower = Follower(self.thread_id, self.transcript)
 
-    # -- foreground ------------------------------------------------------------------------------
+    # -- the whole run in the foreground -------------------------------------------------------------
     def run(self) -> RunResult:
-        """Run in the foreground until the run ends; bind and return the result."""
+        """Run until the run ends; bind and return the result."""
         self.prepare()
         try:
-            self._with_assistant(self._wait if self.request.wait else self._stream)
+            if self.request.wait:
+                self._start(self._wait)
+            else:
+                self._start(self._stream)
+        except Stopped:
+            self.transcript.finish(cancelled=True)
         finally:
             # Also after a cancel or a dropped connection: the reader sees how far the run got.
             if self.transcript.run_id or self.transcript.events:
@@ -167,8 +203,6 @@ class RunSession:
         return self.bind(self.request.fail)
 
     def _wait(self, body: dict[str, Any]) -> None:
-        # If the kernel is interrupted the connection closes, and the server cancels the run.
-        body["on_disconnect"] = "cancel"
         result, _, run_id = self.client.wait_run(self.thread_id, body)
         self._accepted(run_id, view=False)  # --wait does not stream: the summary shows the result
         self.transcript.apply_wait_result(result)
@@ -177,66 +211,116 @@ class RunSession:
     def _stream(self, body: dict[str, Any]) -> None:
         with self.client.stream_run(self.thread_id, body) as stream:
             self._accepted(stream.run_id)
-            self.follower = Follower(self.thread_id, stream.run_id)
             try:
-                self.consume(self.follower.events(self.client, first=stream))
+                self.follow(first=stream)
             except KeyboardInterrupt:
-                if self.thread_id and self.follower.run_id:
-                    self._cancel()
-                self.transcript.finish(cancelled=True)
-                self.redraw()
+                with contextlib.suppress(ServerError):  # the cell still ends as interrupted
+                    self.cancel()
                 raise
+
+    # -- following -------------------------------------------------------------------------------
+    def fold(self, event: Event) -> None:
+        """One event into the transcript; the view redraws at its own pace."""
+        self.transcript.apply(event)
+        if self.view is not None:
+            self.view.refresh()
+        if self.stop is not None and self.stop.is_set():
+            raise Stopped
+
+    def follow(self, first: Any = None) -> None:
+        """Follow the run synchronously to its end (a foreground cell, ``%agent wait``), from
+        ``first`` (the stream that created it) or from where the events stopped; then settle."""
+        assert self.follower is not None
+        try:
+            for event in self.follower.events(self.client, first=first):
+                self.fold(event)
+        except StreamInterrupted as exc:
+            self.fail_with(exc)
+            raise
         self.conclude()
 
-    def consume(self, events: Iterable[Event]) -> None:
-        """Fold events into the transcript, redrawing the view at its pace."""
-        transcript = self.transcript
-        try:
-            for event in events:
-                transcript.apply(event)  # a metadata event names the run if the headers did not
-                if self.view is not None:
-                    self.view.refresh()
-        except StreamInterrupted as exc:
-            transcript.fail({"error": "StreamInterrupted", "message": str(exc)})
-            self.redraw()
-            raise
-
-    def _cancel(self) -> None:
-        assert self.thread_id and self.follower and self.follower.run_id
-        try:
-            self.client.cancel_run(self.thread_id, self.follower.run_id)
-        except ServerError:
-            pass  # the run ended on its own meanwhile; the cell still ends as interrupted
-
-    def needs_state(self) -> bool:
-        return self.thread_id is not None and self.transcript.status != ERROR
-
-    def needs_thread_error(self) -> bool:
-        # Rejoined streams lose the `error` event (it is not stored): the thread keeps it.
-        return self.follower is not None and self.follower.status == "error" and not self.transcript.error
-
-    def settle(self, state: Optional[dict[str, Any]] = None, thread: Optional[dict[str, Any]] = None) -> None:
-        """Close the transcript with what the server says about the run and its thread."""
-        transcript = self.transcript
-        error = (thread or {}).get("error")
-        if isinstance(error, dict) and not transcript.error:
-            transcript.fail(error)
-        detail = self.follower.error_message if self.follower else None
-        if detail and transcript.error and detail not in transcript.error["message"]:
-            # Some servers (Aegra) stream a generic text and keep the real one on the run.
-            transcript.error["message"] = detail
-            for entry in transcript.entries:
-                if entry.data is transcript.error:
-                    entry.touch()  # the live view redraws it
-        transcript.finish(self.follower.status if self.follower else None, state)
-        self.redraw()
+    async def afollow(self, client: AsyncClient) -> None:
+        """:meth:`follow` as a task on the kernel's loop (a background run), with the async client."""
+        assert self.follower is not None
+        async for event in self.follower.aevents(client):
+            self.fold(event)
+        steps, answer, error = self.ending(), None, None
+        while True:
+            try:
+                name, thread_id = steps.throw(error) if error else steps.send(answer)
+            except StopIteration:
+                return
+            try:
+                answer, error = await getattr(client, name)(thread_id), None
+            except ServerError as exc:
+                answer, error = None, exc
 
     def conclude(self) -> None:
-        """The stream ended: settle the status from the server and the thread's state."""
-        assert self.thread_id or not self.needs_state()
-        state = self.client.get_state(self.thread_id) if self.needs_state() else None  # type: ignore[arg-type]
-        thread = self.client.get_thread(self.thread_id) if self.needs_thread_error() else None  # type: ignore[arg-type]
-        self.settle(state, thread)
+        """Settle the run with the sync client: perform the calls of :meth:`ending`."""
+        steps, answer, error = self.ending(), None, None
+        while True:
+            try:
+                name, thread_id = steps.throw(error) if error else steps.send(answer)
+            except StopIteration:
+                return
+            try:
+                answer, error = getattr(self.client, name)(thread_id), None
+            except ServerError as exc:
+                answer, error = None, exc
+
+    def ending(self) -> Generator[Call, Any, None]:
+        """How a run ends once its events stop, as the calls it needs: the driver performs each with
+        its client and sends back the answer, or throws in the server's error.
+
+        The final state settles the status and values (a stream need not carry them); a rejoined
+        stream loses the ``error`` event, which the thread keeps; a stateless background run's own
+        thread is deleted."""
+        thread_id = self.thread_id
+        state = thread = None
+        if thread_id is not None and self.transcript.status != ERROR:
+            state = yield ("get_state", thread_id)
+        follower = self.follower
+        if thread_id is not None and follower is not None and follower.status == "error" and not self.transcript.error:
+            thread = yield ("get_thread", thread_id)
+        error = (thread or {}).get("error")
+        if isinstance(error, dict) and not self.transcript.error:
+            self.transcript.fail(error)
+        detail = follower.error_message if follower else None
+        if detail and self.transcript.error and detail not in self.transcript.error["message"]:
+            # Some servers (Aegra) stream a generic text and keep the real one on the run.
+            self.transcript.error["message"] = detail
+            for entry in self.transcript.entries:
+                if entry.data is self.transcript.error:
+                    entry.touch()  # the live view redraws it
+        self.transcript.finish(follower.status if follower else None, state)
+        self.redraw()
+        if self.temporary and thread_id is not None:
+            self.temporary = False
+            try:
+                yield ("delete_thread", thread_id)
+            except ServerError:
+                pass  # already gone
+
+    # -- control and outcome ---------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Cancel the run on the server; the view says "cancelled" at once, whatever the server says."""
+        if self.transcript.finished:
+            return
+        try:
+            if self.thread_id and self.run_id:
+                self.client.cancel_run(self.thread_id, self.run_id)
+        finally:
+            self.transcript.finish(cancelled=True)
+            self.redraw()
+
+    def fail_with(self, exc: BaseException) -> None:
+        """Show an error that ended the following of a run (a dropped stream, a server error);
+        the first one only, since what followed from it says nothing new."""
+        if self.transcript.status == ERROR:
+            return
+        message = str(exc) if isinstance(exc, AgentError) else f"{type(exc).__name__}: {exc}"
+        self.transcript.fail({"error": type(exc).__name__, "message": message})
+        self.redraw()
 
     def redraw(self) -> None:
         if self.view is not None:
@@ -261,23 +345,9 @@ class RunSession:
 
     # -- background ------------------------------------------------------------------------------
     def start(self) -> None:
-        """Create the run on the server (errors fail the cell here) and show its view."""
+        """Create the run on the server without following it (errors fail the cell here) and show its view."""
         self.prepare(background=True)
-        run = self._with_assistant(lambda body: self.client.create_run(self.thread_id, body))  # type: ignore[arg-type]
+        thread_id = self.thread_id
+        assert thread_id is not None
+        run = self._start(lambda body: self.client.create_run(thread_id, body))
         self._accepted(run["run_id"])
-        self.follower = Follower(self.thread_id, run["run_id"])
-
-    def follow(self) -> None:
-        """Follow the rest of the run synchronously (``%agent wait``), from where the events stopped."""
-        assert self.follower is not None
-        self.consume(self.follower.events(self.client))
-        self.conclude()
-        self.cleanup()
-
-    def cleanup(self) -> None:
-        if self.temporary and self.thread_id:
-            try:
-                self.client.delete_thread(self.thread_id)
-            except ServerError:
-                pass  # already gone
-            self.temporary = False

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional
 
 from .exceptions import AgentUsageError, ServerError
-from .protocol import is_uuid
 
 if TYPE_CHECKING:
     from .client import Client
@@ -51,11 +50,10 @@ class InputSchemas:
     def keys(self, client: Client, assistant: str) -> Optional[list[str]]:
         key = (client.url, assistant)
         if key not in self._keys:
-            from .runner import resolve_assistant
+            from .runner import assistant_id
 
             try:
-                assistant_id = assistant if is_uuid(assistant) else resolve_assistant(client, assistant)
-                schemas = client.get_schemas(assistant_id)
+                schemas = client.get_schemas(assistant_id(client, assistant))
             except ServerError:
                 return None  # unknown assistant or an old server: the run itself says what is wrong
             self._keys[key] = input_keys(schemas)

@@ -191,8 +191,8 @@ def test_config_listing_never_prints_a_token_or_header_value(capsys: pytest.Capt
     ip.run_line_magic("load_ext", "lg_magics")
     magics = ip.magics_manager.registry["AgentMagics"]
     try:
-        ip.run_line_magic("config", f'AgentMagics.auth_token = "{TOKEN}"')
-        ip.run_line_magic("config", f'AgentMagics.headers = {{"X-Tenant": "{HEADER_VALUE}"}}')
+        # Set on the instance, not with %config, which would leave them in the shell's config for later tests.
+        magics.auth_token, magics.headers = TOKEN, {"X-Tenant": HEADER_VALUE}
         capsys.readouterr()
         ip.run_line_magic("config", "AgentMagics")
         listing = capsys.readouterr().out

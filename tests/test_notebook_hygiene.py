@@ -45,12 +45,28 @@ def _script() -> Any:
 
 
 def sanitized(nb: nbformat.NotebookNode) -> str:
-    """The saved file's text with nbval's sanitize rules applied, as a reviewer would diff it."""
-    text = nbformat.writes(nb)
+    """The saved file's text with nbval's sanitize rules applied to each output, as nbval applies them
+    (to an output's text, so ``^`` anchors at its lines), diffed the way a reviewer reads the file."""
     # What nbval applies under our plugin: the rules lg_magics ships, then this folder's.
-    for regex, replace in [*sanitize_rules(), *sanitize_rules(SANITIZE)]:
-        text = re.sub(regex, replace, text)
-    return text
+    rules = [*sanitize_rules(), *sanitize_rules(SANITIZE)]
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, list):
+            value = "".join(value)
+        if not isinstance(value, str):
+            return value
+        for regex, replace in rules:
+            value = re.sub(regex, replace, value)
+        return value
+
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = clean(output["text"])
+            for key, value in output.get("data", {}).items():
+                output["data"][key] = clean(value)
+    return nbformat.writes(nb)
 
 
 def assert_same(nb: nbformat.NotebookNode, path: Path) -> None:

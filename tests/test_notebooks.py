@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
 
 import nbformat
 import pytest
@@ -17,18 +19,34 @@ SANITIZE = ROOT / "notebooks" / "nbval-sanitize.cfg"
 GRAPHS = ROOT / "lg_magics" / "demo" / "langgraph.json"
 
 
-def run_nbval() -> subprocess.CompletedProcess[str]:
+def run_nbval(env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess[str]:
     # Our own pytest plugin: one embedded server for the session, as users run it, shared by two
-    # xdist workers (loadscope keeps each notebook's cells in order on one worker).
+    # xdist workers (loadscope keeps each notebook's cells in order on one worker). It applies the
+    # sanitize rules lg_magics ships; ours add the few this folder needs.
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "2", "--dist", "loadscope"]
     command += ["--nbval", "--agent-server", str(GRAPHS)]
     command += ["--nbval-sanitize-with", str(SANITIZE), *map(str, NOTEBOOKS)]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
 
 
-def test_strict_nbval_passes_twice_in_a_row() -> None:
-    for attempt in (1, 2):
-        done = run_nbval()
+def another_langgraph_release(folder: Path, version: str) -> dict[str, str]:
+    """An environment in which langgraph reports another release, as if that one were installed: a
+    dist-info ahead of site-packages on the path. The embedded server's ``/info`` reads it through
+    ``importlib.metadata``, so ``%agent info`` shows it."""
+    dist = folder / f"langgraph-{version}.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: langgraph\nVersion: {version}\n")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(folder), *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+
+def test_strict_nbval_passes_twice_in_a_row_and_after_a_langgraph_upgrade(tmp_path: Path) -> None:
+    # The second run is against a server that reports another langgraph patch release: what the
+    # notebooks print about versions must not reach what nbval compares.
+    upgraded = another_langgraph_release(tmp_path, "1.2.999")
+    reported = [sys.executable, "-c", "import langgraph.version; print(langgraph.version.__version__)"]
+    assert subprocess.run(reported, env=upgraded, capture_output=True, text=True, check=True).stdout.strip() == "1.2.999"
+    for attempt, env in ((1, None), (2, upgraded)):
+        done = run_nbval(env)
         assert done.returncode == 0, f"nbval run {attempt} failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}"
         assert " passed" in done.stdout and "failed" not in done.stdout
 

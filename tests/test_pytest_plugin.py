@@ -84,3 +84,45 @@ def test_serve_uses_the_session_server_and_stop_leaves_it_running(
     ]
     assert magics.connection.server is None
     assert client.ok()  # still running: it belongs to the session, not to this kernel
+
+
+def _notebook(folder: Path, *, loads_us: bool) -> Path:
+    """A notebook whose saved outputs differ from a re-run only where lg_magics' rules mask:
+    a loopback port, an ID and the server versions %agent info prints."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    code = 'import uuid\nprint(f"http://127.0.0.1:{uuid.uuid4().int % 50000 + 10000} {uuid.uuid4()}")\nprint("Server: langgraph-api 0.17.0, langgraph 1.2.99")'
+    saved = "http://127.0.0.1:44053 0b7c9a3e-2f64-4c3c-9a7e-2c1f5d3b8e01\nServer: langgraph-api 0.16.7, langgraph 1.2.22\n"
+    cells = [new_code_cell("%load_ext lg_magics" if loads_us else "pass", execution_count=1)]
+    cells.append(new_code_cell(code, execution_count=2, outputs=[new_output("stream", name="stdout", text=saved)]))
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = folder / ("uses_us.ipynb" if loads_us else "plain.ipynb")
+    nbformat.write(nb, path)
+    return path
+
+
+def test_shipped_sanitize_rules_apply_to_notebooks_that_load_lg_magics(tmp_path: Path) -> None:
+    ours = _notebook(tmp_path, loads_us=True)
+    done = _pytest(tmp_path, "--nbval", "-q", ours.name)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    # The same outputs fail without the rules: with the option, or in a notebook that does not load us.
+    assert _pytest(tmp_path, "--nbval", "-q", "--agent-no-sanitize", ours.name).returncode == 1
+    assert _pytest(tmp_path, "--nbval", "-q", _notebook(tmp_path, loads_us=False).name).returncode == 1
+
+
+def test_users_sanitize_file_adds_to_the_shipped_rules(tmp_path: Path) -> None:
+    import nbformat
+    from nbformat.v4 import new_output
+
+    path = _notebook(tmp_path, loads_us=True)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].source += '\nprint("took 1.234 s")'
+    nb.cells[1].outputs[0]["text"] += "took 9.9 s\n"
+    nb.cells[1].outputs = [new_output("stream", name="stdout", text=nb.cells[1].outputs[0]["text"])]
+    nbformat.write(nb, path)
+    (tmp_path / "mine.cfg").write_text("[timing]\nregex: took [0-9.]+ s\nreplace: took T s\n")
+    assert _pytest(tmp_path, "--nbval", "-q", path.name).returncode == 1
+    done = _pytest(tmp_path, "--nbval", "-q", "--nbval-sanitize-with", "mine.cfg", path.name)
+    assert done.returncode == 0, done.stdout[-3000:]

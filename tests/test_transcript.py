@@ -1,7 +1,7 @@
 """Unit tests of Transcript: events in, entries out. No server, no widgets.
 
-The event data is copied from the real transcripts in agent-server-protocol.md
-(langgraph-api 0.16.7): the ``chat``, ``approval``, ``tools`` and ``boom`` graphs.
+The event data is copied from real streams of the embedded server (langgraph-api 0.16.7) running
+the demo graphs ``chat``, ``approval``, ``tools`` and ``boom``.
 """
 
 from __future__ import annotations

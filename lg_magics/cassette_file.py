@@ -1,0 +1,69 @@
+"""The cassette file: its format, how it is written and read, and the secrets kept out of it.
+
+JSON with a fixed key order: one line per request, per SSE event and per JSON body, so a
+re-recording diffs line by line. Payloads keep the server's key order, because the views show fields
+in that order. No request headers are stored (so no ``x-api-key``), only the response headers the
+client reads, and every key, token and header value found in the environment is redacted before
+saving (:func:`lg_magics.protocol.secrets_from_env`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+from .exceptions import CassetteError
+
+FORMAT = "lg_magics cassette 1"
+#: The response headers the client reads; nothing else is stored.
+KEPT_HEADERS = ("content-location", "content-type", "location", "x-pagination-next", "x-pagination-total")
+
+
+def _one_line(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def dumps(serve: Optional[dict[str, Any]], interactions: list[dict[str, Any]]) -> str:
+    """The cassette text: JSON, one line per request, per event and per JSON body."""
+    lines = ["{", f'  "format": {_one_line(FORMAT)},', f'  "serve": {_one_line(serve)},', '  "interactions": [']
+    for index, interaction in enumerate(interactions):
+        response = interaction["response"]
+        head = _one_line({"status": response["status"], "headers": response["headers"]})[:-1]
+        lines += ["    {", f'      "request": {_one_line(interaction["request"])},']
+        if "events" in response:
+            lines.append(f'      "response": {head}, "events": [')
+            events = response["events"]
+            lines += [f"        {_one_line(event)}" + ("," if i < len(events) - 1 else "") for i, event in enumerate(events)]
+            lines.append("      ]}")
+        else:
+            key = "json" if "json" in response else "text"
+            lines.append(f'      "response": {head}, {_one_line(key)}: {_one_line(response.get(key))}}}')
+        lines.append("    }" + ("," if index < len(interactions) - 1 else ""))
+    lines += ["  ]", "}", ""]
+    return "\n".join(lines)
+
+
+def write(path: Path, text: str) -> None:
+    """Replace the file at once: a reader (or a crash) never sees half a cassette."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def load(path: Path) -> tuple[Optional[dict[str, Any]], list[dict[str, Any]]]:
+    """(what %agent serve printed, the interactions) of the cassette at ``path``."""
+    if not path.is_file():
+        raise CassetteError(
+            f"No cassette at {path} to replay: record it first (LG_MAGICS_RECORD_MODE=record, "
+            "or %agent record PATH --mode record) against a server."
+        )
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CassetteError(f"Cannot read the cassette {path}: {exc}") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise CassetteError(f'{path} is not an lg_magics cassette (expected "format": "{FORMAT}").')
+    return document.get("serve"), list(document.get("interactions") or [])
