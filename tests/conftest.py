@@ -127,12 +127,17 @@ def wordcount_server() -> Iterator[EmbeddedServer]:
     embedded.stop()
 
 
-@pytest.fixture(scope="module")
-def kernel(server: EmbeddedServer) -> Iterator[Any]:
-    """A real IPython kernel (one per test module) with lg_magics loaded and connected."""
+def connected_kernel(url: str) -> Iterator[Any]:
+    """A real IPython kernel with lg_magics loaded and connected to ``url``; stopped afterwards."""
     from .kernel import Kernel
 
     k = Kernel()
-    k.execute(f"%load_ext lg_magics\n%agent connect {server.url}")
+    k.execute(f"%load_ext lg_magics\n%agent connect {url}")
     yield k
     k.stop()
+
+
+@pytest.fixture(scope="module")
+def kernel(server: EmbeddedServer) -> Iterator[Any]:
+    """A real IPython kernel (one per test module) with lg_magics loaded and connected."""
+    yield from connected_kernel(server.url)

@@ -21,7 +21,7 @@ from lg_magics.client import Client
 from lg_magics.exceptions import AuthenticationFailed, ThreadNotFound
 from lg_magics.server import DEMO_CONFIG, EmbeddedServer, free_port
 
-from .conftest import Shell, wait_for
+from .conftest import Shell, connected_kernel, wait_for
 from .proxy import CuttingProxy
 from .selfhosted import Aegra, Langhost, Postgres, Redis
 
@@ -191,12 +191,7 @@ def test_a_kernel_interrupt_cancels_a_wait_run_by_its_id(remote: Shell, api: Cli
 @pytest.fixture(scope="module")
 def remote_kernel(target: Any) -> Iterator[Any]:
     """A real kernel connected to the self-hosted server: background runs need its event loop."""
-    from .kernel import Kernel
-
-    kernel = Kernel()
-    kernel.execute(f"%load_ext lg_magics\n%agent connect {target.url}")
-    yield kernel
-    kernel.stop()
+    yield from connected_kernel(target.url)
 
 
 def test_background_run_cancelled_shows_cancelled(remote_kernel: Any) -> None:
