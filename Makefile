@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 LOCK := constraints.txt
 INSTALL_LOG := $(VENV)/install.log
 
-.PHONY: demo test check bench notebooks upgrade chromium clean
+.PHONY: demo test check bench notebooks upgrade chromium selfhosted clean
 
 # Installer output goes to a log: it is noise unless the install fails, and then the log's end is shown.
 $(STAMP): pyproject.toml $(LOCK) Makefile
@@ -32,7 +32,7 @@ check: $(STAMP)
 
 # Everything: the checks, then every tier (unit, a real Agent Server, real kernels, notebooks under
 # strict nbval, JupyterLab in Debian's Chromium).
-test: $(STAMP) chromium
+test: $(STAMP) chromium selfhosted
 	@$(BIN)/python scripts/check
 	$(BIN)/python -m pytest
 
@@ -40,6 +40,32 @@ test: $(STAMP) chromium
 # `playwright install`, which downloads a browser of its own).
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Self-hosted Agent Servers the tests run our demo graphs on (tests/test_selfhosted.py): Debian's
+# PostgreSQL and Redis, Aegra in its own venv (it needs Python >= 3.12: the newest python3.1x found,
+# or AEGRA_PYTHON=...), and the stock langgraph-api on PostgreSQL + Redis (langhost). Each venv is
+# pinned by its list in tests/servers/.
+AEGRA_PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python python3.13 $$HOME/.pyenv/versions/3.13*/bin/python; do \
+	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
+
+selfhosted: .venv-aegra/.installed .venv-langhost/.installed
+	@{ [ -x /usr/lib/postgresql/*/bin/postgres ] 2>/dev/null || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; } && command -v redis-server >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null; }
+
+.venv-aegra/.installed: tests/servers/aegra.txt
+	@[ -n "$(AEGRA_PYTHON)" ] || { echo "Aegra needs Python >= 3.12: install one (e.g. pyenv install 3.12) or pass AEGRA_PYTHON=/path/to/python3.12."; exit 1; }
+	@echo "Installing Aegra into .venv-aegra with $(AEGRA_PYTHON) (log: .venv-aegra/install.log) ..."
+	@rm -rf .venv-aegra && $(AEGRA_PYTHON) -m venv .venv-aegra
+	@.venv-aegra/bin/python -m pip install -r tests/servers/aegra.txt > .venv-aegra/install.log 2>&1 \
+	  || { tail -n 20 .venv-aegra/install.log; exit 1; }
+	@touch $@
+
+.venv-langhost/.installed: tests/servers/langhost.txt
+	@echo "Installing langhost (langgraph-api on PostgreSQL + Redis) into .venv-langhost (log: .venv-langhost/install.log) ..."
+	@rm -rf .venv-langhost && $(PYTHON) -m venv .venv-langhost
+	@.venv-langhost/bin/python -m pip install -r tests/servers/langhost.txt > .venv-langhost/install.log 2>&1 \
+	  || { tail -n 20 .venv-langhost/install.log; exit 1; }
+	@touch $@
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
@@ -59,4 +85,4 @@ upgrade:
 	$(MAKE) test
 
 clean:
-	rm -rf $(VENV) build
+	rm -rf $(VENV) .venv-aegra .venv-langhost build

@@ -27,10 +27,11 @@ from typing import Any, Optional
 
 import httpx
 
-from .cassette_file import KEPT_HEADERS, dumps, load, redact, secrets_from_env, write
+from .cassette_file import KEPT_HEADERS, dumps, load, write
 from .cassette_match import Matcher, describe
 from .environment import RECORD_MODE_ENV, RECORD_MODES
 from .exceptions import AgentUsageError, CassetteMiss
+from .protocol import redact, secrets_from_env
 from .sse import SSEDecoder, encode_event, is_sse
 
 __all__ = ["AsyncRecordingTransport", "AsyncReplayTransport", "Cassette", "RecordingTransport", "ReplayTransport"]

@@ -3,30 +3,22 @@
 JSON with a fixed key order: one line per request, per SSE event and per JSON body, so a
 re-recording diffs line by line. Payloads keep the server's key order, because the views show fields
 in that order. No request headers are stored (so no ``x-api-key``), only the response headers the
-client reads, and every API key found in the environment is redacted before saving.
+client reads, and every key, token and header value found in the environment is redacted before
+saving (:func:`lg_magics.protocol.secrets_from_env`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Optional
 
 from .exceptions import CassetteError
-from .protocol import api_keys_from_env
 
 FORMAT = "lg_magics cassette 1"
 #: The response headers the client reads; nothing else is stored.
 KEPT_HEADERS = ("content-location", "content-type", "location", "x-pagination-next", "x-pagination-total")
-REDACTED = "[redacted]"
-
-
-def secrets_from_env() -> list[str]:
-    """Every API key the client could send, so that none of them is ever saved."""
-    # Very short values would redact ordinary text; real keys are long.
-    return [value for _, value in api_keys_from_env() if len(value) >= 8]
 
 
 def _one_line(value: Any) -> str:
@@ -51,13 +43,6 @@ def dumps(serve: Optional[dict[str, Any]], interactions: list[dict[str, Any]]) -
         lines.append("    }" + ("," if index < len(interactions) - 1 else ""))
     lines += ["  ]", "}", ""]
     return "\n".join(lines)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        for form in {secret, json.dumps(secret)[1:-1]}:
-            text = text.replace(form, REDACTED)
-    return text
 
 
 def write(path: Path, text: str) -> None:

@@ -7,14 +7,19 @@ with a message a notebook user can act on.
 from __future__ import annotations
 
 import contextlib
+import ssl
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any, Optional, Union
+from urllib.parse import urlsplit
 
 import httpx
 
 from . import __version__
-from .exceptions import AgentUsageError, ServerError, ServerUnreachable, StreamInterrupted, StreamStalled
-from .protocol import HEARTBEAT, Event, http_error, run_location
+from .environment import VERIFY_ENV
+from .exceptions import AgentUsageError, CertificateError, ServerError, ServerUnreachable, StreamInterrupted, StreamStalled
+from .protocol import HEARTBEAT, Event, display_url, http_error, is_loopback, redact, run_location
 from .sse import SSEDecoder, is_sse
 
 #: Deadlines, in seconds (see the README's run control). A server that is there accepts a
@@ -53,26 +58,110 @@ def join_params(subgraphs: bool) -> Optional[dict[str, str]]:
     return {"stream_subgraphs": "true"} if subgraphs else None
 
 
+#: Paths that answer when a server is up, in the order we ask: langgraph-api has /ok, Aegra /health.
+READINESS_PATHS = ("/ok", "/info", "/health")
+#: Assistants per page of a search: some servers (Aegra) refuse more than 100.
+PAGE = 100
+
+
 def unreachable(url: str, exc: Exception) -> ServerUnreachable:
+    url = display_url(url)
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc) or isinstance(exc.__context__, ssl.SSLCertVerificationError):
+        return CertificateError(
+            f"The server at {url} has a TLS certificate this machine does not trust. Set {VERIFY_ENV} "
+            "(or %config AgentMagics.verify) to the path of your CA bundle, or to off for a test server."
+        )
     return ServerUnreachable(
         f"No Agent Server answers at {url} ({type(exc).__name__}). "
         "Start the embedded one with %agent serve, or point to yours with %agent connect URL."
     )
 
 
-def headers_for(api_key: Optional[str]) -> dict[str, str]:
-    headers = {"user-agent": f"lg-magics/{__version__}"}
-    if api_key:
-        headers["x-api-key"] = api_key
-    return headers
+@dataclass(frozen=True)
+class Access:
+    """How requests authenticate and travel: API key, bearer token, extra headers, TLS verification.
+
+    Every value but ``verify`` is a secret: the repr says only which are set.
+    """
+
+    api_key: Optional[str] = None
+    auth_token: Optional[str] = None
+    headers: tuple[tuple[str, str], ...] = ()
+    verify: Union[bool, str] = True
+
+    def __repr__(self) -> str:
+        shown = [name for name in ("api_key", "auth_token") if getattr(self, name)]
+        shown += [f"headers={sorted(name for name, _ in self.headers)}"] if self.headers else []
+        return f"Access({', '.join(shown)}{', ' if shown else ''}verify={self.verify!r})"
+
+    @property
+    def secrets(self) -> list[str]:
+        """The values to redact wherever text is shown or saved; very short ones would redact ordinary text."""
+        return [value for value in (self.api_key, self.auth_token, *(v for _, v in self.headers)) if value and len(value) >= 8]
+
+    def request_headers(self) -> dict[str, str]:
+        headers = {"user-agent": f"lg-magics/{__version__}"}
+        headers.update(dict(self.headers))
+        if self.api_key:
+            headers["x-api-key"] = self.api_key
+        if self.auth_token:
+            headers["authorization"] = f"Bearer {self.auth_token}"
+        return headers
+
+
+def proxy_for(url: str) -> Optional[str]:
+    """The proxy the environment (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY) names for ``url``; never one for loopback."""
+    if is_loopback(url):
+        return None
+    parts = urlsplit(url)
+    if urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    proxies = urllib.request.getproxies()
+    return proxies.get(parts.scheme) or proxies.get("all")
+
+
+def ssl_verify(verify: Union[bool, str]) -> Union[bool, ssl.SSLContext]:
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return verify
+
+
+def client_options(url: str, access: Access) -> dict[str, Any]:
+    """What both clients give httpx: the URL without its ``user:password@``, the Basic auth those stand
+    for (a bearer token wins: both would be an ``Authorization`` header), our headers and timeouts."""
+    parsed = httpx.URL(url)
+    auth = None
+    if parsed.username or parsed.password:
+        url = str(parsed.copy_with(username=None, password=None))
+        auth = None if access.auth_token else httpx.BasicAuth(parsed.username, parsed.password)
+    return {"base_url": url, "auth": auth, "headers": access.request_headers(), "timeout": TIMEOUT}
+
+
+def http_transport(url: str, access: Access) -> httpx.HTTPTransport:
+    """The transport to ``url``: our proxy choice (loopback bypasses it) and TLS setting."""
+    return httpx.HTTPTransport(verify=ssl_verify(access.verify), proxy=proxy_for(url))
+
+
+def async_http_transport(url: str, access: Access) -> httpx.AsyncHTTPTransport:
+    return httpx.AsyncHTTPTransport(verify=ssl_verify(access.verify), proxy=proxy_for(url))
 
 
 def dropped(url: str, exc: Exception) -> StreamInterrupted:
     if isinstance(exc, httpx.ReadTimeout):
         return StreamStalled(
-            f"The server at {url} sent nothing for {STREAM_READ_TIMEOUT:.0f} s, not even its heartbeat, during the run."
+            f"The server at {display_url(url)} sent nothing for {STREAM_READ_TIMEOUT:.0f} s, not even its heartbeat, during the run."
         )
-    return StreamInterrupted(f"The connection to {url} dropped during the run ({type(exc).__name__}).")
+    return StreamInterrupted(f"The connection to {display_url(url)} dropped during the run ({type(exc).__name__}).")
+
+
+def scrubbed(error: ServerError, access: Access) -> ServerError:
+    """``error`` with any secret we sent removed from its text (a server may echo a header back)."""
+    secrets = access.secrets
+    message = redact(str(error), secrets)
+    if message != str(error):
+        error.args = (message,)
+        error.detail = redact(error.detail, secrets)
+    return error
 
 
 def base_url(url: str) -> str:
@@ -144,11 +233,23 @@ class RunStream:
 
 
 class Client:
-    """Synchronous Agent Server client. ``api_key`` is sent as ``x-api-key`` and never shown."""
+    """Synchronous Agent Server client. ``api_key`` is sent as ``x-api-key``, ``access`` adds a bearer
+    token, headers and TLS settings; none of them is ever shown. ``url`` is for showing (no password);
+    ``base_url`` is where requests go."""
 
-    def __init__(self, url: str, api_key: Optional[str] = None, *, transport: Optional[httpx.BaseTransport] = None) -> None:
-        self.url = base_url(url)
-        self._http = httpx.Client(base_url=self.url, headers=headers_for(api_key), timeout=TIMEOUT, transport=transport)
+    def __init__(
+        self,
+        url: str,
+        api_key: Optional[str] = None,
+        *,
+        access: Optional[Access] = None,
+        transport: Optional[httpx.BaseTransport] = None,
+    ) -> None:
+        self.base_url = base_url(url)
+        self.url = display_url(self.base_url)
+        self.access = access or Access(api_key=api_key)
+        transport = transport or http_transport(self.base_url, self.access)
+        self._http = httpx.Client(**client_options(self.base_url, self.access), transport=transport)
 
     def __repr__(self) -> str:
         return f"Client(url={self.url!r})"
@@ -162,6 +263,9 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _error(self, response: httpx.Response, what: str) -> ServerError:
+        return scrubbed(http_error(response.status_code, response.content, what), self.access)
+
     def _request(
         self, method: str, path: str, *, json: Any = None, params: Any = None, timeout: httpx.Timeout = TIMEOUT
     ) -> httpx.Response:
@@ -170,7 +274,7 @@ class Client:
         except httpx.TransportError as exc:
             raise unreachable(self.url, exc) from None
         if response.status_code >= 400:
-            raise http_error(response.status_code, response.content, f"{method} {path}")
+            raise self._error(response, f"{method} {path}")
         return response
 
     def _json(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
@@ -178,16 +282,36 @@ class Client:
 
     # -- server -------------------------------------------------------------------------------
     def ok(self) -> bool:
-        """Whether the server answers, within :data:`CANCEL_TIMEOUT` (``%agent connect``)."""
-        answer = decoded(self._request("GET", "/ok", timeout=SHORT), self.url)
-        return bool(answer.get("ok")) if isinstance(answer, dict) else False
+        """True when the server answers a readiness path (``/ok``, else ``/info`` or ``/health``), each
+        within :data:`CANCEL_TIMEOUT` (``%agent connect``)."""
+        for path in READINESS_PATHS:
+            try:
+                decoded(self._request("GET", path, timeout=SHORT), self.url)
+                return True
+            except ServerError as exc:
+                if exc.status_code != 404 or path == READINESS_PATHS[-1]:
+                    raise
+        return False
+
+    def check_access(self) -> None:
+        """Ask an endpoint that needs authentication (readiness paths often do not): 401/403 raise."""
+        self._json("POST", "/assistants/search", json={"limit": 1, "offset": 0})
 
     def info(self) -> dict[str, Any]:
         return self._json("GET", "/info")
 
     # -- assistants ---------------------------------------------------------------------------
-    def search_assistants(self, *, limit: int = 100, offset: int = 0, **filters: Any) -> list[dict[str, Any]]:
+    def search_assistants(self, *, limit: int = PAGE, offset: int = 0, **filters: Any) -> list[dict[str, Any]]:
         return self._json("POST", "/assistants/search", json={"limit": limit, "offset": offset, **filters})
+
+    def all_assistants(self, **filters: Any) -> list[dict[str, Any]]:
+        """Every assistant that matches, a page of at most :data:`PAGE` at a time."""
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self.search_assistants(limit=PAGE, offset=len(found), **filters)
+            found += page
+            if len(page) < PAGE:
+                return found
 
     def get_assistant(self, assistant_id: str) -> dict[str, Any]:
         return self._json("GET", f"/assistants/{assistant_id}")
@@ -242,7 +366,7 @@ class Client:
             ) as response:
                 if response.status_code >= 400:
                     response.read()
-                    raise http_error(response.status_code, response.content, f"{method} {path}")
+                    raise self._error(response, f"{method} {path}")
                 if not is_sse(response.headers):
                     raise not_a_stream(self.url, f"{method} {path}", response)
                 yield RunStream(response, self.url)
@@ -265,10 +389,27 @@ class Client:
         return self._json("POST", runs_path(thread_id, ""), json=body)
 
     def wait_run(self, thread_id: Optional[str], body: dict[str, Any]) -> tuple[Any, Optional[str], Optional[str]]:
-        """Run to the end without streaming: (result, thread_id, run_id)."""
+        """Run to the end without streaming: (result, thread_id, run_id).
+
+        The response head names the run before its body arrives: a kernel interrupt while waiting
+        cancels that run by its ID, since some servers ignore ``on_disconnect`` on ``/runs/wait``."""
         path = runs_path(thread_id, "/wait")
-        response = self._request("POST", path, json=body, timeout=WAIT_TIMEOUT)
-        tid, rid = run_location(response.headers)
+        tid: Optional[str] = None
+        rid: Optional[str] = None
+        try:
+            with self._http.stream("POST", path, json=body, timeout=WAIT_TIMEOUT) as response:
+                tid, rid = run_location(response.headers)
+                tid = tid or thread_id
+                response.read()
+                if response.status_code >= 400:
+                    raise self._error(response, f"POST {path}")
+        except httpx.TransportError as exc:
+            raise unreachable(self.url, exc) from None
+        except KeyboardInterrupt:
+            if tid and rid:
+                with contextlib.suppress(ServerError, ServerUnreachable):
+                    self.cancel_run(tid, rid)
+            raise
         return decoded(response, self.url), tid, rid
 
     def get_run(self, thread_id: str, run_id: str, *, short: bool = False) -> dict[str, Any]:
@@ -349,9 +490,19 @@ class AsyncClient:
     """The asynchronous twin of :class:`Client`, for runs that stream in the background
     as tasks on the kernel's event loop. Only what those runs need."""
 
-    def __init__(self, url: str, api_key: Optional[str] = None, *, transport: Optional[httpx.AsyncBaseTransport] = None) -> None:
-        self.url = base_url(url)
-        self._http = httpx.AsyncClient(base_url=self.url, headers=headers_for(api_key), timeout=TIMEOUT, transport=transport)
+    def __init__(
+        self,
+        url: str,
+        api_key: Optional[str] = None,
+        *,
+        access: Optional[Access] = None,
+        transport: Optional[httpx.AsyncBaseTransport] = None,
+    ) -> None:
+        self.base_url = base_url(url)
+        self.url = display_url(self.base_url)
+        self.access = access or Access(api_key=api_key)
+        transport = transport or async_http_transport(self.base_url, self.access)
+        self._http = httpx.AsyncClient(**client_options(self.base_url, self.access), transport=transport)
 
     def __repr__(self) -> str:
         return f"AsyncClient(url={self.url!r})"
@@ -365,7 +516,7 @@ class AsyncClient:
         except httpx.TransportError as exc:
             raise unreachable(self.url, exc) from None
         if response.status_code >= 400:
-            raise http_error(response.status_code, response.content, f"{method} {path}")
+            raise scrubbed(http_error(response.status_code, response.content, f"{method} {path}"), self.access)
         return decoded(response, self.url)
 
     async def get_run(self, thread_id: str, run_id: str, *, short: bool = False) -> dict[str, Any]:
@@ -398,7 +549,7 @@ class AsyncClient:
             ) as response:
                 if response.status_code >= 400:
                     await response.aread()
-                    raise http_error(response.status_code, response.content, f"GET {path}")
+                    raise scrubbed(http_error(response.status_code, response.content, f"GET {path}"), self.access)
                 if not is_sse(response.headers):
                     raise not_a_stream(self.url, f"GET {path}", response)
                 yield RunStream(response, self.url)

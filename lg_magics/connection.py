@@ -5,16 +5,25 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .environment import CASSETTE_ENV, URL_ENV
-from .protocol import api_key_from_env
+from .protocol import api_key_from_env, display_url
+
+
+def default_access() -> Any:
+    from .client import Access
+
+    return Access(api_key=api_key_from_env())
 
 
 class Connection:
-    """The per-kernel connection state behind ``%agent serve/stop/connect/record``."""
+    """The per-kernel connection state behind ``%agent serve/stop/connect/record``.
 
-    def __init__(self) -> None:
+    ``access`` says how to authenticate (read at each use: the environment and settings may change)."""
+
+    def __init__(self, access: Callable[[], Any] = default_access) -> None:
+        self.access = access
         self.server: Any = None  # the EmbeddedServer this kernel started
         self.graphs: list[str] = []
         self.borrowed = ""  # URL of a server we use as if served but did not start
@@ -26,8 +35,10 @@ class Connection:
         self._clients: dict[bool, tuple[tuple[Any, ...], Any]] = {}
 
     def _key(self, url: str) -> tuple[Any, ...]:
-        # A new key in the environment or a new cassette makes a new client.
-        return (url, api_key_from_env(), self.cassette)
+        from .client import proxy_for
+
+        # A new key in the environment, new settings, a new proxy or a new cassette make a new client.
+        return (url, self.access(), proxy_for(url), self.cassette)
 
     def use_cassette(self, path: Optional[str], mode: Optional[str] = None) -> Any:
         """Record or replay through the cassette at ``path`` from now on; ``None``: no cassette."""
@@ -59,7 +70,6 @@ class Connection:
             )
 
     def client(self, url: str) -> Any:
-        from .client import Client
 
         self._check_cassette()
         key = self._key(url)
@@ -67,12 +77,19 @@ class Connection:
         if cached is None or cached[0] != key:
             if cached is not None:
                 cached[1].close()
-            self._clients[False] = (key, Client(url, key[1], transport=self.transport()))
+            self._clients[False] = (key, self.new_client(url, key[1]))
         return self._clients[False][1]
+
+    def new_client(self, url: str, access: Any = None) -> Any:
+        """A client of its own (the caller closes it), through the cassette if there is one."""
+        from .client import Client, http_transport
+
+        access = access or self.access()
+        return Client(url, access=access, transport=self.transport(http_transport(url, access), access))
 
     def async_client(self, url: str) -> Any:
         """The async twin of :meth:`client`, for background runs on the kernel's event loop."""
-        from .client import AsyncClient
+        from .client import AsyncClient, async_http_transport
 
         self._check_cassette()
         key = self._key(url)
@@ -80,15 +97,22 @@ class Connection:
         if cached is None or cached[0] != key:
             if cached is not None:
                 close_async(cached[1])
-            self._clients[True] = (key, AsyncClient(url, key[1], transport=self.transport(asynchronous=True)))
+            inner = async_http_transport(url, key[1])
+            self._clients[True] = (
+                key,
+                AsyncClient(url, access=key[1], transport=self.transport(inner, key[1], asynchronous=True)),
+            )
         return self._clients[True][1]
 
-    def transport(self, asynchronous: bool = False) -> Any:
-        """The cassette's transport while runs are recorded or replayed; None (httpx's own) otherwise."""
+    def transport(self, inner: Any = None, access: Any = None, asynchronous: bool = False) -> Any:
+        """The cassette's transport around ``inner`` while runs are recorded or replayed; else ``inner``."""
         self._check_cassette()
         if self.cassette is None:
-            return None
-        return self.cassette.async_transport() if asynchronous else self.cassette.transport()
+            return inner
+        if access is not None:
+            # Tokens and header values from settings are secrets the cassette must never save.
+            self.cassette.secrets.extend(secret for secret in access.secrets if secret not in self.cassette.secrets)
+        return self.cassette.async_transport(inner) if asynchronous else self.cassette.transport(inner)
 
     def serve(self, path: Optional[str], port: Optional[int]) -> str:
         """Start (or, under the pytest plugin or a replay, borrow) a server; returns its URL."""
@@ -103,7 +127,11 @@ class Connection:
             self.borrowed, self.graphs = url, graphs
         elif shared:
             # A server started for the whole session (the pytest plugin): use it, never stop it.
-            url, graphs = shared, served_graphs(shared)
+            from .client import Client
+
+            # Not through the cassette: replay reads the graphs from it, recorded by note_serve.
+            with Client(shared, access=self.access()) as client:
+                url, graphs = shared, served_graphs(client)
             self.stop()
             self.borrowed, self.graphs = url, graphs
         else:
@@ -114,7 +142,7 @@ class Connection:
             url = server.start()  # on EmbeddedServerError nothing is kept
             self.server, self.graphs = server, server.graphs
         if self.cassette is not None:
-            self.cassette.note_serve(url, self.graphs)
+            self.cassette.note_serve(display_url(url), self.graphs)
         return url
 
     def current(self) -> Optional[str]:

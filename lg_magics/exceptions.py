@@ -49,13 +49,21 @@ class ServerUnreachable(AgentError):
     """No Agent Server answers at the configured URL."""
 
 
+class CertificateError(ServerUnreachable):
+    """The server's TLS certificate is not trusted (self-signed, or signed by a private CA)."""
+
+
 class ServerError(AgentError):
-    """The server answered with an HTTP error (``{"detail": ...}``)."""
+    """The server answered with an HTTP error (``{"detail": ...}`` or ``{"error", "message"}``)."""
 
     def __init__(self, message: str, status_code: int = 0, detail: str = "") -> None:
         super().__init__(message)
         self.status_code = status_code
         self.detail = detail
+
+
+class AuthenticationFailed(ServerError):
+    """The server refused the request (HTTP 401 or 403): a missing or wrong token, key or header."""
 
 
 class AssistantNotFound(ServerError):

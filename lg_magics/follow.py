@@ -68,6 +68,7 @@ class Follower:
         self.subgraphs = subgraphs  # sent again on every rejoin
         self.status: Optional[str] = None
         self.gone = False  # the run was deleted while we followed it (--multitask rollback)
+        self.error_message: Optional[str] = None  # the run record's, where a server keeps the text (Aegra)
 
     @property
     def run_id(self) -> Optional[str]:
@@ -80,6 +81,10 @@ class Follower:
             return False
         self.status, self.gone = "interrupted", True
         return True
+    def _note_record(self, run: dict[str, Any]) -> None:
+        self.status = run.get("status")
+        message = run.get("error_message")
+        self.error_message = message if isinstance(message, str) and message else None
 
     def _next_delay(self, attempt: int, error: Optional[Exception]) -> float:
         if self.thread_id is None:
@@ -111,7 +116,7 @@ class Follower:
                 stream = None
                 if self.thread_id is None or self.run_id is None:
                     return
-                self.status = client.get_run(self.thread_id, self.run_id).get("status")
+                self._note_record(client.get_run(self.thread_id, self.run_id))
                 if self.status not in ACTIVE_STATUSES:
                     return
             except StreamStalled as exc:
@@ -148,7 +153,7 @@ class Follower:
                         if self.cursor.deliver(event):
                             attempt = 0
                             yield event
-                self.status = (await client.get_run(self.thread_id, self.run_id)).get("status")
+                self._note_record(await client.get_run(self.thread_id, self.run_id))
                 if self.status not in ACTIVE_STATUSES:
                     return
             except StreamStalled as exc:

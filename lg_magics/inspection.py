@@ -26,14 +26,13 @@ _CACHE_NAME = re.compile(r"_+|_i+|_i?\d+")
 
 # -- assistants ---------------------------------------------------------------------------------
 def assistants_bundle(client: Client) -> dict[str, str]:
-    assistants = sorted(client.search_assistants(limit=100), key=lambda a: (str(a.get("name")), str(a.get("assistant_id"))))
+    assistants = sorted(client.all_assistants(), key=lambda a: (str(a.get("name")), str(a.get("assistant_id"))))
     rows = [
         [str(a.get("name") or ""), str(a.get("graph_id") or ""), str(a.get("version") or ""), str(a.get("assistant_id"))]
         for a in assistants
     ]
     table = Table(["name", "graph", "version", "assistant ID"], rows, code=frozenset({"assistant ID"}), empty="No assistants.")
-    more = " (the first 100)" if len(rows) >= 100 else ""
-    return bundle(f"{plural(len(rows), 'assistant')} on {client.url}{more}", table)
+    return bundle(f"{plural(len(rows), 'assistant')} on {client.url}", table)
 
 
 # -- values, shortened --------------------------------------------------------------------------
@@ -61,7 +60,8 @@ def values_summary(values: Any, limit: int = 70) -> str:
     """A whole state on one line: the other keys first (short, telling), then the messages."""
     if not isinstance(values, dict) or not values:
         return "(empty)"
-    others = ", ".join(f"{k}: {compact(v, 30)}" for k, v in values.items() if k != "messages")
+    # Sorted keys: a server's storage (PostgreSQL's JSONB) has its own order, and saved outputs must not depend on it.
+    others = ", ".join(f"{k}: {compact(v, 30)}" for k, v in sorted(values.items()) if k != "messages")
     messages = value_line("messages", values["messages"], limit) if "messages" in values else ""
     return compact("; ".join(part for part in (others, messages) if part), limit)
 
@@ -112,13 +112,23 @@ def _thread_row(variable: str, thread_id: str, thread: Optional[dict[str, Any]])
     return [variable, graph, thread_status(thread), values_summary(thread.get("values"), 60), thread_id]
 
 
+def _with_values(client: Client, thread: dict[str, Any]) -> dict[str, Any]:
+    """The thread with its values: some servers (Aegra) leave them out of thread records; the state has them."""
+    if "values" in thread:
+        return thread
+    try:
+        return {**thread, "values": client.get_state(str(thread["thread_id"])).get("values")}
+    except ThreadNotFound:
+        return thread
+
+
 def threads_bundle(
     client: Client, namespace: Mapping[str, Any], *, limit: int = 10, hidden: Collection[str] = ()
 ) -> dict[str, str]:
     rows, seen = [], set()
     for name, thread_id in thread_variables(namespace, hidden):
         try:
-            thread: Optional[dict[str, Any]] = client.get_thread(thread_id)
+            thread: Optional[dict[str, Any]] = _with_values(client, client.get_thread(thread_id))
         except ThreadNotFound:
             thread = None
         rows.append(_thread_row(name, thread_id, thread))
@@ -127,7 +137,7 @@ def threads_bundle(
     # Ask for as many more as we already list, so that --limit counts only the others.
     found = client.search_threads(limit=limit + len(seen))
     others = [t for t in found if t.get("thread_id") not in seen][:limit]
-    rows += [_thread_row("", str(t["thread_id"]), t) for t in others]
+    rows += [_thread_row("", str(t["thread_id"]), _with_values(client, t)) for t in others]
     columns = ["variable", "graph", "status", "values", "thread ID"]
     table = Table(columns, rows, code=frozenset({"variable", "thread ID"}), empty="No threads.")
     intro = f"{plural(mine, 'thread')} in notebook variables, {len(others)} more on the server (most recently updated first"
@@ -184,7 +194,7 @@ def state_bundle(client: Client, label: str, thread_id: str, *, checkpoint: Opti
     values = state.get("values")
     if not isinstance(values, dict):
         values = {}
-    rows = [[key, value_line(key, value, 80)] for key, value in values.items()]
+    rows = [[key, value_line(key, value, 80)] for key, value in sorted(values.items())]
     parts: list[Any] = [head, Table(["key", "value"], rows, empty="No values yet.")]
     messages = values.get("messages")
     if isinstance(messages, list) and messages:
@@ -241,6 +251,12 @@ def graph_bundle(
 
 
 # -- info ---------------------------------------------------------------------------------------
+def server_name(info: Mapping[str, Any]) -> str:
+    """The server's name and version as its ``/info`` tells them (langgraph-api's has no name)."""
+    name = f"{info.get('name') or 'langgraph-api'} {info.get('version') or '?'}"
+    return name + (f", langgraph {info['langgraph_py_version']}" if info.get("langgraph_py_version") else "")
+
+
 def info_lines(
     client: Client,
     *,
@@ -255,10 +271,10 @@ def info_lines(
     the usual output is the same on every run of a notebook."""
     info = client.info() or {}
     if graphs is None:
-        graphs = sorted({str(a.get("graph_id")) for a in client.search_assistants(limit=100)})
+        graphs = sorted({str(a.get("graph_id")) for a in client.all_assistants()})
     lines = [
         f"URL: {client.url}",
-        f"Server: langgraph-api {info.get('version', '?')}, langgraph {info.get('langgraph_py_version', '?')}",
+        f"Server: {server_name(info)}",
         f"Graphs: {', '.join(sorted(graphs)) or 'none'}",
         f"API key: {'from ' + key_from + ' (never shown)' if key_from else 'none'}",
     ]

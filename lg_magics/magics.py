@@ -13,12 +13,15 @@ from typing import Any, Callable, Optional
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from traitlets import Bool, Float, Int, List, Unicode, validate
+from traitlets import Bool, Dict, Float, Int, List, Unicode, Union, validate
 
-from .environment import URL_ENV
+from .environment import AUTH_TOKEN_ENV, HEADERS_ENV, URL_ENV, VERIFY_ENV
 from .exceptions import AgentUsageError
 from .protocol import DEFAULT_STREAM_MODES, MULTITASK_STRATEGIES, STREAM_MODES, api_key_from_env, api_keys_from_env
 from .variables import DEFAULT_PATTERN
+
+#: Settings whose values are secrets: `%config AgentMagics` does not print them.
+SECRET_SETTINGS = ("auth_token", "headers")
 
 COMMANDS = (
     "serve",
@@ -99,8 +102,20 @@ class AgentMagics(Magics):
         Unicode(), list(DEFAULT_STREAM_MODES), help="Stream modes of a cell without --stream-mode ($LG_MAGICS_STREAM_MODES)."
     ).tag(config=True)
     concurrency = Int(4, help="Runs at once for --map without --concurrency ($LG_MAGICS_CONCURRENCY).").tag(config=True)
+    auth_token = Unicode("", help=f"Sent as Authorization: Bearer; never shown (${AUTH_TOKEN_ENV}).").tag(config=True)
+    headers = Dict(
+        value_trait=Unicode(), help=f"Headers added to every request; values never shown (${HEADERS_ENV}, a JSON object)."
+    ).tag(config=True)
+    verify = Union(
+        [Bool(), Unicode()], default_value=True, help=f"TLS verification: True, False, or a CA bundle path (${VERIFY_ENV})."
+    ).tag(config=True)
 
-    @validate("stream_modes", "concurrency", "update_interval", "thread_pattern")
+    @classmethod
+    def class_get_trait_help(cls, trait: Any, inst: Any = None, helptext: Optional[str] = None) -> str:
+        # `%config AgentMagics` prints each setting's current value: never a token's or a header's.
+        return super().class_get_trait_help(trait, None if trait.name in SECRET_SETTINGS else inst, helptext)
+
+    @validate("stream_modes", "concurrency", "update_interval", "thread_pattern", "headers", "verify")
     def _check_setting(self, proposal: Any) -> Any:
         from . import settings
 
@@ -109,6 +124,8 @@ class AgentMagics(Magics):
             "concurrency": settings.check_concurrency,
             "update_interval": settings.check_interval,
             "thread_pattern": settings.check_pattern,
+            "headers": settings.check_headers,
+            "verify": settings.check_verify,
         }
         from .exceptions import BadSetting
 
@@ -130,7 +147,7 @@ class AgentMagics(Magics):
         from .background import BackgroundRuns
         from .connection import Connection
 
-        self.connection = Connection()
+        self.connection = Connection(self.access)
         self.background = BackgroundRuns()
         self.views: dict[str, Any] = {}  # the latest view of each thread variable, retired by the next run
         self.server_flags: dict[str, dict[str, Any]] = {}  # /info "flags" by server URL, read on the first resume
@@ -149,6 +166,13 @@ class AgentMagics(Magics):
     def current_url(self) -> str:
         return self.url or os.environ.get(URL_ENV, "")
 
+    def access(self) -> Any:
+        """How requests authenticate, from the settings and the SDK's API key variables (read at each use)."""
+        from .client import Access
+
+        headers = tuple(sorted(self.headers.items()))
+        return Access(api_key_from_env(), self.auth_token.strip() or None, headers, self.verify)
+
     def client(self) -> Any:
         """The client for the current connection; starts the embedded server if there is none."""
         url = self.current_url()
@@ -158,7 +182,7 @@ class AgentMagics(Magics):
         return self.connection.client(url)
 
     def async_client(self) -> Any:
-        return self.connection.async_client(self.client().url)
+        return self.connection.async_client(self.client().base_url)
 
     def _stop_server(self) -> bool:
         url = self.connection.stop()
@@ -455,7 +479,10 @@ class AgentMagics(Magics):
             if before is not None and self.connection.current() is None and self.url == before:
                 self.url = ""  # the old server was stopped and the new one did not start
             raise
-        print(f"Agent Server ready at {url} with graphs: {', '.join(self.connection.graphs)}. Stop it with %agent stop.")
+        from .protocol import display_url
+
+        shown = display_url(url)  # LG_MAGICS_URL may carry a password
+        print(f"Agent Server ready at {shown} with graphs: {', '.join(self.connection.graphs)}. Stop it with %agent stop.")
 
     @magic_arguments(name="agent stop")
     def stop(self, line: str) -> None:
@@ -467,19 +494,20 @@ class AgentMagics(Magics):
     @magic_arguments(name="agent connect")
     @argument("url", help="Base URL of an Agent Server, e.g. http://127.0.0.1:2024")
     def connect(self, line: str) -> None:
-        """Point the magics at an Agent Server. The API key comes from the environment."""
-        from .client import Client
+        """Point the magics at an Agent Server. Keys, tokens and headers come from the settings."""
+        from .protocol import display_url
 
         args = parse(self.connect, line)
         if args is None:
             return
         url = args.url.strip().rstrip("/")
         if not url.startswith(("http://", "https://")):
-            raise AgentUsageError(f"%agent connect needs an http:// or https:// URL, not {url!r}.")
-        with Client(url, api_key_from_env(), transport=self.connection.transport()) as client:
+            raise AgentUsageError(f"%agent connect needs an http:// or https:// URL, not {display_url(url)!r}.")
+        with self.connection.new_client(url) as client:
             client.ok()
+            client.check_access()  # readiness paths may skip authentication; this one does not
         self.url = url
-        print(f"Connected to {url}.")
+        print(f"Connected to {display_url(url)}.")
 
     @magic_arguments(name="agent info")
     @argument("--log", action="store_true", help="Also print where the embedded server writes its log.")
@@ -496,6 +524,10 @@ class AgentMagics(Magics):
 
         key_from = next((name for name, _ in api_keys_from_env()), None)
         settings = {"Default assistant": self.default_assistant or "none", "Stream modes": " ".join(self.stream_modes)}
+        if self.auth_token.strip():
+            settings = {"Bearer token": f"from {AUTH_TOKEN_ENV} or AgentMagics.auth_token (never shown)", **settings}
+        if self.headers:
+            settings = {"Extra headers": f"{', '.join(sorted(self.headers))} (values never shown)", **settings}
         connection = self.connection
         served = connection.graphs if (connection.server or connection.borrowed) else None
         log = (

@@ -6,16 +6,19 @@ response headers, and the mapping of HTTP errors to our exceptions.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Optional
+from urllib.parse import urlsplit, urlunsplit
 
-from .exceptions import AssistantNotFound, BusyThread, ServerError, ThreadNotFound
+from .environment import AUTH_TOKEN_ENV, HEADERS_ENV
+from .exceptions import AssistantNotFound, AuthenticationFailed, BusyThread, ServerError, ThreadNotFound
 
 #: The official SDK's order of environment variables for the API key.
 API_KEY_ENV_VARS = ("LANGGRAPH_API_KEY", "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY")
@@ -115,6 +118,58 @@ def api_key_from_env(environ: Optional[Mapping[str, str]] = None) -> Optional[st
     return keys[0][1] if keys else None
 
 
+#: What a secret is replaced with wherever text is shown or saved.
+REDACTED = "[redacted]"
+#: Where a 401/403 tells the user to look.
+AUTH_HINT = (
+    f"Set {AUTH_TOKEN_ENV} (sent as Authorization: Bearer) or LANGGRAPH_API_KEY (sent as x-api-key), "
+    f"or the headers your server expects in {HEADERS_ENV} (a JSON object)"
+)
+
+
+def secrets_from_env(environ: Optional[Mapping[str, str]] = None) -> list[str]:
+    """Every key, token and header value the client could send from the environment, so none is shown or saved."""
+    env = os.environ if environ is None else environ
+    values = [value for _, value in api_keys_from_env(env)] + [(env.get(AUTH_TOKEN_ENV) or "").strip().strip("'\"")]
+    try:
+        headers = json.loads(env.get(HEADERS_ENV) or "{}")
+    except ValueError:
+        headers = {}
+    if isinstance(headers, dict):
+        values += [str(value) for value in headers.values()]
+    # Very short values would redact ordinary text; real keys are long.
+    return [value for value in values if len(value) >= 8]
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret (as written, or escaped inside JSON) replaced by :data:`REDACTED`."""
+    for secret in secrets:
+        if secret:
+            for form in {secret, json.dumps(secret)[1:-1]}:
+                text = text.replace(form, REDACTED)
+    return text
+
+
+def display_url(url: str) -> str:
+    """``url`` as it may be shown: a password in it becomes ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def is_loopback(url: str) -> bool:
+    """True for a URL on this machine (127.0.0.0/8, ::1, localhost): never reached through a proxy."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def is_uuid(value: object) -> bool:
     if not isinstance(value, str):
         return False
@@ -172,10 +227,22 @@ def run_body(
 
 
 def error_detail(status_code: int, body: bytes) -> str:
+    """The message of an error body: ``{"detail"}`` (langgraph-api) or ``{"error", "message", "details"}`` (Aegra)."""
     try:
-        detail = json.loads(body).get("detail")
-    except (ValueError, AttributeError):
-        detail = None
+        decoded = json.loads(body)
+    except ValueError:
+        decoded = None
+    detail = None
+    if isinstance(decoded, dict):
+        detail = decoded.get("detail")
+        if isinstance(detail, list) and detail and isinstance(detail[0], dict) and detail[0].get("msg"):
+            # A validation error: where and what, from its first complaint.
+            where = ".".join(str(part) for part in detail[0].get("loc") or [] if part != "body")
+            detail = f"{where}: {detail[0]['msg']}" if where else str(detail[0]["msg"])
+        if not isinstance(detail, str) or not detail:
+            detail = decoded.get("message")
+        if not isinstance(detail, str) or not detail:
+            detail = decoded.get("error")
     if not isinstance(detail, str) or not detail:
         text = body.decode("utf-8", "replace").strip()
         if text.startswith("<"):
@@ -193,6 +260,13 @@ def error_detail(status_code: int, body: bytes) -> str:
 def http_error(status_code: int, body: bytes, what: str) -> ServerError:
     """The exception for an HTTP error answering ``what`` (e.g. "POST /threads/.../runs/stream")."""
     detail = error_detail(status_code, body)
+    lowered = detail.lower()
+    if status_code in (401, 403):
+        return AuthenticationFailed(
+            f"{what} was refused with HTTP {status_code} ({detail.rstrip('.')}): authentication failed. {AUTH_HINT}.",
+            status_code,
+            detail,
+        )
     if status_code == 409 and "already running" in detail:
         return BusyThread(
             f"The thread is busy with another run ({detail.rstrip('.')}). Wait for it, or pass "
@@ -202,8 +276,10 @@ def http_error(status_code: int, body: bytes, what: str) -> ServerError:
         )
     # Run bodies name the assistant; our runs check or create their thread first, so a run's
     # "Thread or assistant not found." is about the assistant.
-    if "Invalid assistant" in detail or "Thread or assistant not found" in detail:
+    # Servers word these differently ("Thread or assistant not found.", "Assistant 'x' not found"):
+    # read the words, not one server's sentence.
+    if "assistant" in lowered and ("not found" in lowered or "invalid" in lowered) and status_code in (400, 404, 422):
         return AssistantNotFound(detail, status_code, detail)
-    if status_code == 404 and "Thread with ID" in detail:
+    if status_code == 404 and "thread" in lowered:
         return ThreadNotFound(detail, status_code, detail)
     return ServerError(f"{what} failed with HTTP {status_code}: {detail}", status_code, detail)

@@ -74,7 +74,7 @@ def assistant_id(client: Client, name: str) -> str:
 def resolve_assistant(client: Client, name: str) -> str:
     """The assistant ID for an assistant *name* or ID, by searching (run bodies take only graph names
     and IDs); not found lists the available ones."""
-    assistants = client.search_assistants(limit=100)
+    assistants = client.all_assistants()
     for assistant in assistants:
         if name in (assistant.get("name"), assistant.get("assistant_id")):
             return str(assistant["assistant_id"])
@@ -85,7 +85,10 @@ def resolve_assistant(client: Client, name: str) -> str:
 
 def thread_state(client: Client, thread_id: str, var: str) -> dict[str, Any]:
     try:
-        return client.get_state(thread_id)
+        state = client.get_state(thread_id)
+        if not state.get("checkpoint"):
+            client.get_thread(thread_id)  # some servers answer an empty state for any ID: is the thread there?
+        return state
     except ThreadNotFound:
         raise ThreadNotFound(
             f"Thread {thread_id} in {var} is not on the server at {client.url} "
@@ -494,6 +497,13 @@ class RunSession:
             self.transcript.fail(error)
         if follower is not None and follower.gone:
             self.transcript.note("rolled back: a newer run on the thread replaced this one (--multitask rollback)")
+        detail = follower.error_message if follower else None
+        if detail and self.transcript.error and detail not in self.transcript.error["message"]:
+            # Some servers (Aegra) stream a generic text and keep the real one on the run.
+            self.transcript.error["message"] = detail
+            for entry in self.transcript.entries:
+                if entry.data is self.transcript.error:
+                    entry.touch()  # the live view redraws it
         status = follower.status if follower else None
         if status == "interrupted" and self._breakpoints and state and state.get("next"):
             status = None  # Aegra ends a run that stopped at a breakpoint "interrupted": it was not cancelled

@@ -23,9 +23,12 @@ import tempfile
 import time
 import weakref
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from .exceptions import EmbeddedServerError, Interrupted
+
+if TYPE_CHECKING:
+    from .client import Client
 
 DEMO_CONFIG = Path(__file__).parent / "demo" / "langgraph.json"
 INSTALL_HINT = "pip install 'lg-magics[server]'"
@@ -71,21 +74,19 @@ def absolute_config(config_path: Path) -> dict[str, Any]:
     config["dependencies"] = [absolute(d) if isinstance(d, str) else d for d in config.get("dependencies", ["."])]
     if isinstance(config.get("env"), str):
         config["env"] = absolute(config["env"])
+    auth = config.get("auth")
+    if isinstance(auth, dict) and isinstance(auth.get("path"), str):
+        file, _, variable = auth["path"].rpartition(":")
+        config["auth"] = {**auth, "path": f"{absolute(file)}:{variable}"}
     return config
 
 
-def served_graphs(url: str) -> list[str]:
+def served_graphs(client: Client) -> list[str]:
     """The graphs a running Agent Server serves, in its langgraph.json order.
 
     Each graph has a system assistant, created in that order when the server starts.
     """
-    from .client import Client
-    from .protocol import api_key_from_env
-
-    with Client(url, api_key_from_env()) as client:
-        assistants = client.search_assistants(
-            limit=1000, metadata={"created_by": "system"}, sort_by="created_at", sort_order="asc"
-        )
+    assistants = client.all_assistants(metadata={"created_by": "system"}, sort_by="created_at", sort_order="asc")
     return [str(assistant["graph_id"]) for assistant in assistants]
 
 
@@ -120,6 +121,20 @@ def check_port(port: int, current: Optional[int] = None) -> None:
             raise EmbeddedServerError(
                 f"Port {port} is taken on 127.0.0.1: choose another, or leave --port out for a free one."
             ) from None
+def stop_process_group(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """End a child started in a session of its own, and everything it started: SIGTERM, then SIGKILL."""
+    if process.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -232,7 +247,8 @@ class EmbeddedServer:
             if self.process is None or self.process.poll() is not None:
                 raise EmbeddedServerError(f"The embedded Agent Server exited during start-up: {self._log_error()}")
             try:
-                if httpx.get(f"{self.url}/ok", timeout=1.0).status_code == 200:
+                # trust_env=False: our own loopback server is never reached through HTTP_PROXY.
+                if httpx.get(f"{self.url}/ok", timeout=1.0, trust_env=False).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
@@ -253,17 +269,7 @@ class EmbeddedServer:
         _RUNNING.discard(self)
         if process is None:
             return
-        if process.poll() is None:
-            for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-                try:
-                    os.killpg(process.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    process.wait(wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+        stop_process_group(process, timeout)
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None

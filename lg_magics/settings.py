@@ -8,9 +8,12 @@ the environment (read when the extension loads), the built-in default.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterable, Mapping
-from typing import Any, Callable
+from typing import Any, Callable, Union
 
+from .environment import AUTH_TOKEN_ENV, HEADERS_ENV, VERIFY_ENV
 from .exceptions import AgentUsageError
 from .protocol import STREAM_MODES
 
@@ -51,6 +54,40 @@ def check_pattern(pattern: str, where: str) -> str:
     return pattern
 
 
+def check_headers(value: Any, where: str) -> dict[str, str]:
+    """Extra request headers: names and values are strings. Values are never echoed (they are secrets)."""
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise AgentUsageError(f'{where} is a JSON object of header names and string values, such as {{"X-Tenant": "acme"}}.')
+    for name in value:
+        if not name.strip() or any(c in name for c in ":\r\n ") or name.lower() in ("content-type", "content-length", "host"):
+            raise AgentUsageError(f"{where}: {name!r} is not a header we can send on every request.")
+    return dict(value)
+
+
+def check_verify(value: Union[bool, str], where: str) -> Union[bool, str]:
+    """TLS verification: True (on), False (off), or the path of a CA bundle file that exists."""
+    if isinstance(value, bool):
+        return value
+    text = value.strip()
+    if text.lower() in _TRUE or not text:
+        return True
+    if text.lower() in _FALSE:
+        return False
+    path = os.path.expanduser(text)
+    if not os.path.isfile(path):
+        raise AgentUsageError(f"{where} is on, off, or the path of a CA bundle file; there is no file {text!r}.")
+    return path
+
+
+def _headers(text: str, name: str) -> dict[str, str]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        # The text itself may hold a secret: say where the problem is, not what it is.
+        raise AgentUsageError(f'{name} is not valid JSON: it should be an object such as {{"X-Tenant": "acme"}}.') from None
+    return check_headers(value, name)
+
+
 def _bool(text: str, name: str) -> bool:
     if text.strip().lower() in _TRUE:
         return True
@@ -81,6 +118,9 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "update_interval": ("LG_MAGICS_UPDATE_INTERVAL", lambda text, name: check_interval(_number(float)(text, name), name)),
     "fail_on_error": ("LG_MAGICS_FAIL_ON_ERROR", _bool),
     "concurrency": ("LG_MAGICS_CONCURRENCY", lambda text, name: check_concurrency(_number(int)(text, name), name)),
+    "auth_token": (AUTH_TOKEN_ENV, lambda text, name: text.strip().strip("'\"")),
+    "headers": (HEADERS_ENV, _headers),
+    "verify": (VERIFY_ENV, check_verify),
 }
 
 

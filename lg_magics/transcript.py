@@ -244,6 +244,9 @@ class Transcript:
         self._add_state()
 
     def fail(self, error: dict[str, Any]) -> None:
+        if error.get("error") == "UserInterrupt":  # how langgraph-api on PostgreSQL reports a cancelled run
+            self.status = CANCELLED
+            return
         self.error = {"error": str(error.get("error") or "Error"), "message": str(error.get("message") or "")}
         self.status = ERROR
         self.entries.append(Entry("error", data=self.error))
@@ -271,12 +274,15 @@ class Transcript:
             self._add_state()  # the run streamed states but no node updates: show what it ended with
         if self.status == ERROR:
             return
-        if cancelled or server_status == "interrupted":
+        # A run that stopped at interrupts waits, whatever word its server uses for that (Aegra: "interrupted").
+        if cancelled or self.status == CANCELLED:
+            self.status = CANCELLED
+        elif self.interrupts:
+            self.status = WAITING
+        elif server_status == "interrupted":
             self.status = CANCELLED
         elif server_status in ("error", "timeout"):
             self.fail({"error": server_status.capitalize(), "message": f"the run ended with status {server_status}"})
-        elif self.interrupts:
-            self.status = WAITING
         else:
             self.status = _SERVER_STATUS.get(server_status or "success", SUCCESS)
 

@@ -5,6 +5,8 @@ but Python (``make check`` runs it); ``server`` talks to a real Agent Server ove
 starts a real IPython kernel or process; ``notebooks`` executes notebooks; ``browser`` drives
 JupyterLab in Chromium. Tests that use the ``server`` or ``kernel`` fixtures are marked for it here;
 tests that start what they need themselves carry the marker. A test with no tier is ``unit``.
+``selfhosted`` tests are ``server`` tests too, on Aegra and langgraph-api on PostgreSQL + Redis
+(``-m "server and not selfhosted"`` leaves them out).
 """
 
 from __future__ import annotations
@@ -125,12 +127,17 @@ def wordcount_server() -> Iterator[EmbeddedServer]:
     embedded.stop()
 
 
-@pytest.fixture(scope="module")
-def kernel(server: EmbeddedServer) -> Iterator[Any]:
-    """A real IPython kernel (one per test module) with lg_magics loaded and connected."""
+def connected_kernel(url: str) -> Iterator[Any]:
+    """A real IPython kernel with lg_magics loaded and connected to ``url``; stopped afterwards."""
     from .kernel import Kernel
 
     k = Kernel()
-    k.execute(f"%load_ext lg_magics\n%agent connect {server.url}")
+    k.execute(f"%load_ext lg_magics\n%agent connect {url}")
     yield k
     k.stop()
+
+
+@pytest.fixture(scope="module")
+def kernel(server: EmbeddedServer) -> Iterator[Any]:
+    """A real IPython kernel (one per test module) with lg_magics loaded and connected."""
+    yield from connected_kernel(server.url)

@@ -10,17 +10,23 @@ acted on it, the client has not heard back) until :meth:`release`.
 from __future__ import annotations
 
 import socket
+import ssl
 import struct
 import threading
 from typing import Optional
 
 
 class CuttingProxy:
-    def __init__(self, upstream_port: int) -> None:
+    """``tls``: serve HTTPS with that context in front of the plain server (as a TLS-terminating proxy
+    does). ``seen`` keeps each request's first line: as an HTTP proxy it sees absolute URLs."""
+
+    def __init__(self, upstream_port: int, tls: Optional[ssl.SSLContext] = None) -> None:
         self.upstream = ("127.0.0.1", upstream_port)
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.seen: list[str] = []
         self._cuts: list[tuple[str, int]] = []  # (request prefix, bytes to let through)
         self.cut_count = 0
         self.request_lines: list[str] = []  # "GET /threads/…/stream?… HTTP/1.1", in order
@@ -60,6 +66,12 @@ class CuttingProxy:
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
+        if self.tls is not None:
+            try:
+                client = self.tls.wrap_socket(client, server_side=True)
+            except (ssl.SSLError, OSError):  # the client refused our certificate
+                client.close()
+                return
         upstream = socket.create_connection(self.upstream)
         # Connections are kept alive across requests: a limit counts from the bytes sent so far.
         state: dict[str, Optional[int]] = {"limit": None, "sent": 0, "stall": 0}
@@ -101,6 +113,8 @@ class CuttingProxy:
                 if text[:4] in ("GET ", "POST", "DELE", "PUT ", "PATC"):
                     self.request_lines.append(text.split("\r\n", 1)[0])
                 with self._lock:
+                    if text[:1].isupper():
+                        self.seen.append(text.split("\r\n", 1)[0])
                     for index, prefix in enumerate(self._stalls):
                         if text.startswith(prefix):
                             state["stall"] = 1

@@ -14,10 +14,11 @@ import pytest
 from httpx_sse import aconnect_sse
 
 from lg_magics.cassette import Cassette, resolve_mode
-from lg_magics.cassette_file import dumps, redact
+from lg_magics.cassette_file import dumps
 from lg_magics.cassette_match import describe
 from lg_magics.client import Client
 from lg_magics.exceptions import AgentUsageError, CassetteError, CassetteMiss
+from lg_magics.protocol import redact
 from lg_magics.server import EmbeddedServer, free_port
 from lg_magics.sse import SSEDecoder, encode_event
 

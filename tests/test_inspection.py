@@ -63,7 +63,7 @@ def test_threads_lists_notebook_variables_first(shell, client: Client) -> None:
         == "2 threads in notebook variables, 3 more on the server (most recently updated first; pass --limit N to see more than 3)"
     )
     assert lines[3].split()[:3] == ["chat_thread", "chat", "idle"] and shell.ns["chat_thread"] in lines[3]
-    assert "user_name: Bagatur, user_age: 26; 2 messages, last [ai] Nic…" in lines[3]
+    assert "user_age: 26, user_name: Bagatur; 2 messages, last [ai] Nic…" in lines[3]
     assert lines[4].split()[:4] == ["gone_thread", "not", "on", "this"]
     assert other in lines[5]  # the newest server thread comes next
     assert len(lines) == 8
@@ -82,8 +82,8 @@ def test_state_of_the_last_run_and_of_a_variable(shell) -> None:
         "key        value",
         "---------  -----------------------------------------------------------------------------------------------",
         "messages   2 messages, last [ai] Nice to meet you, **Bagatur**! I will remember that you are 26 years old.",
-        "user_name  Bagatur",
         "user_age   26",
+        "user_name  Bagatur",
     ]
     shell.ns["mine"] = shell.ns["chat_thread"]
     shell.cell("chat --stateless", SEED)  # the last run has no thread now
