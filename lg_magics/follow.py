@@ -81,6 +81,7 @@ class Follower:
             return False
         self.status, self.gone = "interrupted", True
         return True
+
     def _note_record(self, run: dict[str, Any]) -> None:
         self.status = run.get("status")
         message = run.get("error_message")

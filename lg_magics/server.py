@@ -121,6 +121,8 @@ def check_port(port: int, current: Optional[int] = None) -> None:
             raise EmbeddedServerError(
                 f"Port {port} is taken on 127.0.0.1: choose another, or leave --port out for a free one."
             ) from None
+
+
 def stop_process_group(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
     """End a child started in a session of its own, and everything it started: SIGTERM, then SIGKILL."""
     if process.poll() is not None:
