@@ -91,3 +91,15 @@ def test_embedded_server_stops_when_the_kernel_exits() -> None:
         return False
 
     wait_for(gone, what="the embedded server to stop with its kernel")
+
+
+def test_finished_runs_leave_no_widgets_behind(kernel: Kernel) -> None:
+    """Issue 12: each run used to leave 23-31 widget models alive in the kernel (4,679 after 200 cells)."""
+    alive = "import ipywidgets.widgets.widget as w; print(len(w._instances))"
+    kernel.execute("%%agent chat --new\nHello! My name is Bagatur.")
+    kernel.execute("%%agent chat --stateless\ncount to 20")
+    before = int(kernel.text_of(alive))
+    for _ in range(5):
+        kernel.execute("%%agent chat\nWhat is my name?")
+        kernel.execute("%%agent chat --stateless\ncount to 20")
+    assert int(kernel.text_of(alive)) <= before

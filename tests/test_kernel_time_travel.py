@@ -28,7 +28,7 @@ def test_breakpoint_continue_in_the_background_and_rerun(kernel: Kernel) -> None
     kernel.execute("%agent wait bg")
     assert (
         kernel.text_of("print(bg.status, bg.text)")
-        == "success Why kernels matters. How kernels works. What comes next for kernels.\n"
+        == "done Why kernels matters. How kernels works. What comes next for kernels.\n"
     )
     rerun = _summary(kernel.execute("%agent rerun --checkpoint 1 --interrupt-after write"))
     assert rerun.splitlines()[:3] == [
@@ -38,10 +38,10 @@ def test_breakpoint_continue_in_the_background_and_rerun(kernel: Kernel) -> None
     ]
     kernel.execute("%%agent essay --checkpoint 1 --background --out fork\nbackground forks")
     kernel.execute("%agent wait fork")
-    assert kernel.text_of("print(fork.status, fork['topic'])") == "success background forks\n"
+    assert kernel.text_of("print(fork.status, fork['topic'])") == "done background forks\n"
     kernel.execute("%agent rerun --checkpoint 2 --background --out again")
     kernel.execute("%agent wait again")
-    assert kernel.text_of("print(again.status, again['topic'])") == "success background forks\n"
+    assert kernel.text_of("print(again.status, again['topic'])") == "done background forks\n"
     history = _summary(kernel.execute("%agent history --limit 2"))
     assert history.splitlines()[0].startswith("essay_thread: ")
     assert "checkpoints on the current branch, newest first (the newest 2" in history.splitlines()[0]

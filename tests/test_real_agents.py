@@ -54,7 +54,7 @@ def test_an_agent_shows_everything_once(agents: Shell, provider: str, mode: str)
     text, page = summary(agents)
     result: Any = agents.ns["_agent"]
 
-    assert result.status == "success", text
+    assert result.status == "done", text
     assert text.count("[you] What is the weather in Paris and Tokyo?") == 1, text
     assert text.count(FIRST) == 1, text
     assert text.count(ANSWER) == 1, text
@@ -163,7 +163,7 @@ def test_a_rejoin_asks_for_subgraphs_again_and_shows_inner_events_once(agents: S
         assert text.count("Inner thoughts done.") == 1, text
         assert text.count("[custom research]") == 1, text
         assert text.count("✓ research/think") == 1, text
-        assert agents.ns["_agent"].status == "success"
+        assert agents.ns["_agent"].status == "done"
     finally:
         proxy.close()
 

@@ -130,7 +130,7 @@ def test_stateful_chat_remembers_and_stateless_does_not(remote: Shell, api: Clie
 
 def test_wait_returns_the_final_state(remote: Shell) -> None:
     remote.cell("chat --wait", SEED)
-    assert remote.ns["_agent"]["user_name"] == "Bagatur" and remote.ns["_agent"].status == "success"
+    assert remote.ns["_agent"]["user_name"] == "Bagatur" and remote.ns["_agent"].status == "done"
 
 
 def test_a_stale_thread_says_pass_new(remote: Shell) -> None:
@@ -159,15 +159,15 @@ def test_custom_assistant_by_name(remote: Shell, api: Client) -> None:
 # -- interrupts and resume -------------------------------------------------------------------------
 def test_interrupt_waits_and_resume_finishes(remote: Shell) -> None:
     remote.cell("approval", "ship v2")
-    assert remote.ns["_agent"].status == "waiting"
+    assert remote.ns["_agent"].status == "waiting for input"
     assert remote.summary().splitlines()[0] == "approval · thread approval_thread · waiting for input"
     remote.cell("approval --resume", "yes")
-    assert remote.ns["_agent"]["result"] == "published: DRAFT: ship v2" and remote.ns["_agent"].status == "success"
+    assert remote.ns["_agent"]["result"] == "published: DRAFT: ship v2" and remote.ns["_agent"].status == "done"
 
 
 def test_wait_shows_an_interrupt(remote: Shell) -> None:
     remote.cell("approval --wait", "ship v6")
-    assert remote.ns["_agent"].status == "waiting"
+    assert remote.ns["_agent"].status == "waiting for input"
 
 
 # -- cancel ----------------------------------------------------------------------------------------
@@ -205,14 +205,14 @@ def test_background_run_cancelled_shows_cancelled(remote_kernel: Any) -> None:
 def test_background_run_and_wait(remote_kernel: Any) -> None:
     remote_kernel.execute('%%agent slow_chat --background --new --out bg --context {"delay":0.01}\ncount to 10')
     remote_kernel.execute("%agent wait bg")
-    assert remote_kernel.text_of("print(bg.status, bg.text)").strip() == "success " + " ".join(str(i) for i in range(1, 11))
+    assert remote_kernel.text_of("print(bg.status, bg.text)").strip() == "done " + " ".join(str(i) for i in range(1, 11))
 
 
 def test_map_runs_each_item(remote: Shell) -> None:
     remote.ns["people"] = [{"name": "Ada", "age": 36}, {"name": "Bo", "age": 3}]
     remote.cell("chat --map people --out replies", "My name is {{name}} and I am {{age}} years old.")
     assert [r["user_name"] for r in remote.ns["replies"]] == ["Ada", "Bo"]
-    assert all(r.status == "success" for r in remote.ns["replies"])
+    assert all(r.status == "done" for r in remote.ns["replies"])
 
 
 def test_a_dropped_stream_is_rejoined_and_the_run_continues(remote: Shell, target: Any) -> None:
@@ -222,7 +222,7 @@ def test_a_dropped_stream_is_rejoined_and_the_run_continues(remote: Shell, targe
         proxy.cut_next("POST /threads/", 1500)
         remote.cell('slow_chat --context {"delay":0.02}', "count to 40")
         assert proxy.cut_count == 1
-        assert remote.ns["_agent"].status == "success"
+        assert remote.ns["_agent"].status == "done"
         assert remote.ns["_agent"].text == " ".join(str(i) for i in range(1, 41))
     finally:
         proxy.close()
@@ -316,7 +316,7 @@ def test_a_failed_run_fails_the_cell_with_its_error(remote: Shell) -> None:
     with pytest.raises(RunFailed, match="The run failed with ValueError: .*kaboom: the boom node always fails"):
         remote.cell("boom", "anything")
     assert "kaboom: the boom node always fails" in remote.summary()
-    assert remote.ns["_agent"].status == "error"
+    assert remote.ns["_agent"].status == "failed"
 
 
 def test_serve_under_lg_magics_url_uses_that_server(

@@ -44,7 +44,7 @@ def test_fork_from_a_step_and_rerun(shell) -> None:
     shell.line("history")
     assert "more on branches left by forks" in text(shell).splitlines()[0]
     shell.line("rerun --checkpoint 1 --assistant essay")  # the write after outline again, with no new input
-    assert shell.ns["_agent"].status == "success"
+    assert shell.ns["_agent"].status == "done"
     assert "Re-run from step 1" in shell.summary()
     assert shell.ns["_agent"]["topic"] == "forks"
     with pytest.raises(AgentUsageError, match="No step 99 on the current branch of essay_thread"):
@@ -71,7 +71,7 @@ def test_breakpoints_pause_and_continue(shell) -> None:
     shell.line("continue --interrupt-after shorten")
     assert shell.summary().splitlines()[0] == "essay · thread essay_thread · paused after shorten"
     shell.line("continue")
-    assert shell.ns["_agent"].status == "success"
+    assert shell.ns["_agent"].status == "done"
     assert shell.ns["_agent"].text == "Why breakpoints matters…"
     with pytest.raises(AgentUsageError, match="essay_thread is not paused"):
         shell.line("continue")
