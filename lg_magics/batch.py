@@ -183,10 +183,9 @@ class Progress:
 
     def close(self) -> None:
         """The summary line replaces the bar: closed, and its output marked so (frontends hide it)."""
-        from .view import hide_widget
+        from .view import close_widgets, hide_widget
 
-        for widget in (self.bar, self.label, self.root):
-            widget.close()
+        close_widgets(self.bar, self.label, self.root)
         if self.display_id is not None:
             hide_widget(self.display_id)
 

@@ -143,6 +143,16 @@ def show_widget(widget: Any) -> str:
     return display_id
 
 
+def close_widgets(*widgets: Any) -> None:
+    """Close widgets and the ``layout`` and ``style`` models ipywidgets made for each: closing a widget
+    leaves those alive in the kernel and the frontend."""
+    for widget in widgets:
+        for part in (getattr(widget, "layout", None), getattr(widget, "style", None)):
+            if part is not None and hasattr(part, "close"):
+                part.close()
+        widget.close()
+
+
 def hide_widget(display_id: str) -> None:
     """Make a closed widget's output say so: an empty model ID, which JupyterLab and Notebook 7 hide,
     so a saved notebook reopened without the widget shows no "Error displaying widget: model not
@@ -381,8 +391,7 @@ class RunView:
         if wanted == self._controls_for:
             return
         self._controls_for = wanted
-        for child in self.controls.children:
-            child.close()
+        close_widgets(*self.controls.children)
         controls = {"stop": self._stop_controls, "resume": self._resume_controls, "continue": self._continue_controls}
         self.controls.children = controls[wanted]() if wanted else ()
 
@@ -455,8 +464,7 @@ class RunView:
         if self.closed:
             return
         self.closed = True
-        for widget in (*self.controls.children, self.live, self.controls, self.followups, self.root):
-            widget.close()
+        close_widgets(*self.controls.children, self.live, self.controls, self.followups, self.root)
         if self.display_id is not None:
             hide_widget(self.display_id)
         if self.parent is not None and not self.parent.closed and self.parent.transcript.finished:
