@@ -169,7 +169,7 @@ def base_url(url: str) -> str:
     try:
         httpx.URL(url)
     except httpx.InvalidURL as exc:
-        raise AgentUsageError(f"{url!r} is not a valid URL ({exc}): write it like http://127.0.0.1:2024.") from None
+        raise AgentUsageError(f"{display_url(url)!r} is not a valid URL ({exc}): write it like http://127.0.0.1:2024.") from None
     return url.rstrip("/")
 
 

@@ -495,6 +495,7 @@ class AgentMagics(Magics):
     @argument("url", help="Base URL of an Agent Server, e.g. http://127.0.0.1:2024")
     def connect(self, line: str) -> None:
         """Point the magics at an Agent Server. Keys, tokens and headers come from the settings."""
+        from .client import base_url
         from .protocol import display_url
 
         args = parse(self.connect, line)
@@ -503,6 +504,7 @@ class AgentMagics(Magics):
         url = args.url.strip().rstrip("/")
         if not url.startswith(("http://", "https://")):
             raise AgentUsageError(f"%agent connect needs an http:// or https:// URL, not {display_url(url)!r}.")
+        url = base_url(url)  # one line for a URL that does not parse, before anything uses it
         with self.connection.new_client(url) as client:
             client.ok()
             client.check_access()  # readiness paths may skip authentication; this one does not

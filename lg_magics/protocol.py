@@ -151,8 +151,11 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 
 def display_url(url: str) -> str:
-    """``url`` as it may be shown: a password in it becomes ``***``."""
-    parts = urlsplit(url)
+    """``url`` as it may be shown: a password in it becomes ``***`` (in a URL that does not parse too)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r"//([^/@:]*):[^/@]*@", r"//\1:***@", url)
     if parts.password is None:
         return url
     host = parts.netloc.rpartition("@")[2]

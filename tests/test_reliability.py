@@ -391,7 +391,7 @@ def test_a_huge_cell_is_sent_whole_and_shown_abbreviated(connected: Kernel) -> N
     [summary] = [m["content"]["data"] for m in messages if m["msg_type"] == "display_data"]
     assert len(summary["text/plain"]) < 20_000 and len(summary["text/html"]) < 40_000
     assert "[490,011 more characters, sent in full]" in summary["text/plain"]
-    assert summary["text/plain"].endswith("1 2 3")
+    assert "1 2 3" in summary["text/plain"][-300:]  # the reply (a state line may follow)
     # The server got all of it.
     assert kernel.text_of("print(len(_agent.values['messages'][0]['content']))") == "500011\n"
 

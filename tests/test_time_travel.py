@@ -65,7 +65,7 @@ def test_breakpoints_pause_and_continue(shell) -> None:
     assert result.status == "paused"
     summary = shell.summary()
     assert summary.splitlines()[0] == "essay · thread essay_thread · paused before write"
-    assert "Paused before write. State: topic: breakpoints" in summary
+    assert 'Paused before write. State: plan: ["why breakpoints matters", "…, topic: breakpoints;' in summary
     shell.line("state --set '{\"max_words\": 3}'")
     assert text(shell).splitlines()[0] == "essay_thread: wrote max_words → step 2, next: write"
     shell.line("continue --interrupt-after shorten")
