@@ -244,7 +244,7 @@ def test_inspection_commands(remote: Shell, target: Any, capsys: pytest.CaptureF
         "user_name  Bagatur",
     ]
     remote.line("history --limit 3")
-    assert "checkpoints, newest first" in remote.outputs[-1]["data"]["text/plain"]
+    assert "checkpoints on the current branch, newest first" in remote.outputs[-1]["data"]["text/plain"]
     remote.line("graph approval")
     assert "review" in remote.outputs[-1]["data"]["text/plain"]
     capsys.readouterr()
