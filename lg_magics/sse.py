@@ -6,24 +6,13 @@ from __future__ import annotations
 
 import codecs
 import json
-import re
 from typing import Any, Callable, Optional
-
-_LINE_BREAK = re.compile(r"\r\n|\r(?!\Z)|\n")
 
 _fast_loads: Callable[[str], Any]
 try:  # parses an event several times faster; langgraph's own packages install it
     from orjson import loads as _fast_loads
 except ImportError:  # pragma: no cover - the standard library's parser does the same, slower
     _fast_loads = json.loads
-
-
-def loads(text: str) -> Any:
-    """JSON as the standard library reads it (orjson refuses NaN and Infinity, which it accepts)."""
-    try:
-        return _fast_loads(text)
-    except ValueError:
-        return json.loads(text)
 
 
 class SSEDecoder:
@@ -38,27 +27,32 @@ class SSEDecoder:
         self.comments = 0  # comment lines seen (the server's heartbeat)
 
     def feed(self, chunk: bytes) -> list[dict[str, Any]]:
-        self._buffer += self._text.decode(chunk)
-        *lines, self._buffer = _LINE_BREAK.split(self._buffer)
-        return [event for event in map(self._line, lines) if event is not None]
-
-    def _line(self, line: str) -> Optional[dict[str, Any]]:
-        if not line:
-            event = self._dispatch()
-            self._event, self._data, self._id = "", [], None
-            return event
-        if line.startswith(":"):
-            self.comments += 1
-            return None  # heartbeat: transport noise, not part of the run
-        name, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
-        if name == "event":
-            self._event = value
-        elif name == "data":
-            self._data.append(value)
-        elif name == "id" and "\0" not in value:
-            self._id = value
-        return None
+        text = self._buffer + self._text.decode(chunk)
+        # A CR at the end may be the first half of a CRLF cut between chunks: it waits for the next one.
+        held = "\r" if text.endswith("\r") else ""
+        if held:
+            text = text[:-1]
+        *lines, rest = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        self._buffer = rest + held
+        events = []
+        for line in lines:  # inlined: this loop runs for every line of every event
+            if not line:
+                event = self._dispatch()
+                self._event, self._data, self._id = "", [], None
+                if event is not None:
+                    events.append(event)
+            elif line[0] == ":":
+                self.comments += 1  # heartbeat: transport noise, not part of the run
+            else:
+                name, _, value = line.partition(":")
+                value = value[1:] if value[:1] == " " else value
+                if name == "data":
+                    self._data.append(value)
+                elif name == "event":
+                    self._event = value
+                elif name == "id" and "\0" not in value:
+                    self._id = value
+        return events
 
     def _dispatch(self) -> Optional[dict[str, Any]]:
         if not self._event and not self._data:
@@ -66,11 +60,15 @@ class SSEDecoder:
         event: dict[str, Any] = {"event": self._event or "message"}
         if self._id is not None:
             event["id"] = self._id
-        text = "\n".join(self._data)
+        data = self._data
+        text = data[0] if len(data) == 1 else "\n".join(data)
         try:
-            event["data"] = loads(text)
+            event["data"] = _fast_loads(text)
         except ValueError:
-            event["text"] = text
+            try:
+                event["data"] = json.loads(text)  # NaN or Infinity, which orjson refuses
+            except ValueError:
+                event["text"] = text
         return event
 
 
