@@ -186,19 +186,18 @@ class RunSession:
                     f"--checkpoint forks the thread in {request.thread_var}, which holds none yet: "
                     f"run %%agent {request.assistant} first."
                 )
-            self.thread_id, self.is_new = str(uuid.uuid4()), True
-            self._plan_time_travel()
+            self._new_thread()
             return
         try:
             state = thread_state(self.client, existing, request.thread_var)
         except ThreadNotFound:
-            if not self.forgetful or request.command:
-                raise
+            if not self.forgetful or request.command or request.checkpoint:
+                raise  # a resume or a fork needs that thread's checkpoints: a new thread has none
             self.say(
                 f"The thread in {request.thread_var} was on an earlier embedded server, which forgot it when it "
                 "stopped: this run starts a new thread."
             )
-            self.thread_id, self.is_new = str(uuid.uuid4()), True
+            self._new_thread()
             return
         if request.command and not state.get("interrupts"):
             raise AgentUsageError(
@@ -206,6 +205,11 @@ class RunSession:
             )
         self.thread_id = existing
         self.transcript.hidden |= message_ids(state)
+        self._plan_time_travel()
+
+    def _new_thread(self) -> None:
+        """The run creates its thread; its breakpoints are checked as for any run."""
+        self.thread_id, self.is_new = str(uuid.uuid4()), True
         self._plan_time_travel()
 
     def _plan_time_travel(self) -> None:
