@@ -242,7 +242,8 @@ def entry_html(entry: Entry, *, live: bool = False) -> str:
     if entry.kind in ("update", "state"):
         return f'<div class="lgm-update">{escape(_update_text(entry))}</div>'
     if entry.kind == "interrupt":
-        return f'<div class="lgm-interrupt"><b>Interrupt: waiting for input</b>{_json_block(entry.data)}</div>'
+        hint = f'<div class="lgm-note">{escape(entry.text)}</div>' if entry.text else ""
+        return f'<div class="lgm-interrupt"><b>Interrupt: waiting for input</b>{_json_block(entry.data)}{hint}</div>'
     if entry.kind == "error":
         error = entry.data or {}
         return f'<div class="lgm-error"><b>{escape(error.get("error", "Error"))}</b>: {escape(error.get("message", ""))}</div>'
@@ -283,7 +284,7 @@ def entry_text(entry: Entry) -> str:
     if entry.kind in ("update", "state"):
         return _update_text(entry)
     if entry.kind == "interrupt":
-        return f"[interrupt] waiting for input: {compact(entry.data, 200)}"
+        return f"[interrupt] waiting for input: {compact(entry.data, 200)}" + (f"\n    {entry.text}" if entry.text else "")
     if entry.kind == "error":
         error = entry.data or {}
         return f"[error] {error.get('error', 'Error')}: {error.get('message', '')}"

@@ -75,13 +75,17 @@ class RunRequest:
         thread has no id to cancel by, and ``--wait`` has no stream to rejoin: the server cancels
         those when we hang up. ``on_disconnect`` is always said: servers differ in their default.
         A stateless stream also carries ``values``: its thread is gone after the run, so the stream
-        is the only place for its final state and interrupts. A thread run's metadata carries
+        is the only place for its final state and interrupts. Every stream carries ``tasks``, the one
+        mode that says when a node starts (tokens tell only for nodes that call a model), so the live
+        view names the node running now; the transcript shows those events only when asked for. A thread run's metadata carries
         ``request_id``, which finds the run when an interrupt came before the server answered."""
         modes = None
         if not self.wait:
             modes = list(self.stream_modes)
             if self.stateless and "values" not in modes:
                 modes.append("values")
+            if "tasks" not in modes and "debug" not in modes:
+                modes.append("tasks")  # when each node starts: the view says which runs now (not shown otherwise)
         body = run_body(
             assistant_id or self.assistant,
             input=self.input,

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .content import Content, add_usage, plain_text
+from .forms import answer_hint
 from .protocol import Event
 
 #: Statuses, in the words the views use. A run at an interrupt "waits"; the
@@ -381,20 +382,24 @@ class Transcript:
             return
         kind = data.get("type", "") if mode == "debug" else ""
         name = _node_name(str(payload.get("name", "")), ns)
+        if mode == "tasks":
+            ended = bool(interrupts) or "result" in payload or "error" in payload
+            if not ended:
+                self.running = name
+            elif self.running == name:
+                self.running = ""
+            if not self._shows("tasks"):
+                return  # asked for only to tell which node runs now (RunRequest.body): nothing else shows
         result = payload.get("result")
         # A task's result holds what its node wrote: the conversation of the debug and tasks modes.
         others = self._writes(result, name) if isinstance(result, dict) and kind in ("", "task_result") else {}
         if mode == "tasks":
             if interrupts:
                 text = f"task {name} waiting for input"
-            elif "result" in payload or "error" in payload:
+            elif ended:
                 text = f"task {name} failed: {payload['error']}" if payload.get("error") else f"task {name} finished"
             else:
                 text = f"task {name} started"
-            if text.endswith("started"):
-                self.running = name
-            elif self.running == name:
-                self.running = ""
         else:
             text = f"debug {kind} step {data.get('step')} {payload.get('name', '')}".rstrip()
         if others and "updates" not in self.modes:  # with updates, the node's update line says it
@@ -434,7 +439,9 @@ class Transcript:
                 continue
             known.add(interrupt.get("id"))
             self.interrupts.append(interrupt)
-            self.entries.append(Entry("interrupt", id=interrupt.get("id"), data=interrupt.get("value")))
+            # Its line: what an answer looks like, when the interrupt says (a response_schema).
+            hint = answer_hint(interrupt.get("response_schema"))
+            self.entries.append(Entry("interrupt", id=interrupt.get("id"), data=interrupt.get("value"), text=hint))
 
     def _match_input(self, message: dict[str, Any]) -> bool:
         """Bind the server's echo of our input to the input entry, by role and text."""

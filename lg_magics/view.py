@@ -24,12 +24,14 @@ summary and no "model not found".
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 import uuid
 from functools import lru_cache
 from typing import Any, Callable, Optional
 
-from .render import STYLE, entry_html, escape, header_html, message_head_html, streaming_text
+from .forms import Field, form_value, resume_forms
+from .render import STYLE, compact, entry_html, escape, header_html, message_head_html, streaming_text
 from .transcript import PAUSED, WAITING, Entry, Transcript
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -151,6 +153,36 @@ def close_widgets(*widgets: Any) -> None:
             if part is not None and hasattr(part, "close"):
                 part.close()
         widget.close()
+
+
+def _tree(widgets: Any) -> Any:
+    """Widgets and, first, the widgets inside them (a form in the controls)."""
+    for widget in widgets:
+        yield from _tree(getattr(widget, "children", ()))
+        yield widget
+
+
+def _form_input(field: Field) -> Any:
+    """The input for one field of a resume form; its ``value`` is what :func:`forms.form_value` reads."""
+    import ipywidgets as widgets
+
+    common = {
+        "description": field.title,
+        "tooltip": field.description or None,
+        "style": {"description_width": "initial"},
+    }
+    if field.kind == "boolean" and field.required:
+        widget = widgets.Checkbox(value=bool(field.default), indent=False, **common)
+    elif field.kind in ("boolean", "choice"):
+        choices = (True, False) if field.kind == "boolean" else field.choices
+        options = ([] if field.required else [("", None)]) + [(json.dumps(c, ensure_ascii=False).strip('"'), c) for c in choices]
+        value = field.default if field.default in choices else options[0][1]
+        widget = widgets.Dropdown(options=options, value=value, **common)
+    else:
+        default = "" if field.default is None else field.default if field.kind == "string" else json.dumps(field.default)
+        widget = widgets.Text(value=default, placeholder=field.words, layout=widgets.Layout(width="420px"), **common)
+    widget.add_class(f"lgm-field-{field.name or 'answer'}")
+    return widget
 
 
 def hide_widget(display_id: str) -> None:
@@ -391,7 +423,7 @@ class RunView:
         if wanted == self._controls_for:
             return
         self._controls_for = wanted
-        close_widgets(*self.controls.children)
+        close_widgets(*_tree(self.controls.children))
         controls = {"stop": self._stop_controls, "resume": self._resume_controls, "continue": self._continue_controls}
         self.controls.children = controls[wanted]() if wanted else ()
 
@@ -423,21 +455,41 @@ class RunView:
     def _resume_controls(self) -> tuple[Any, ...]:
         import ipywidgets as widgets
 
-        field = widgets.Text(placeholder="resume value: text or JSON", layout=widgets.Layout(width="320px"))
-        field.add_class("lgm-resume-value")
+        forms = resume_forms(self.transcript.interrupts)
         button = widgets.Button(description="Resume", icon="play", button_style="warning")
         button.add_class("lgm-resume-button")
+        read: Callable[[], str]
+        shown: tuple[Any, ...]
+        if forms is None:
+            field = widgets.Text(placeholder="resume value: text or JSON", layout=widgets.Layout(width="320px"))
+            field.add_class("lgm-resume-value")
+            read, shown = (lambda: field.value), (field, button)
+        else:
+            # The interrupt says what it expects: a form, whose value goes as JSON (as --resume would send it).
+            inputs = [{f.name: _form_input(f) for f in form.fields} for form in forms]
+            read = lambda: json.dumps(  # noqa: E731
+                form_value(forms, [{name: w.value for name, w in got.items()} for got in inputs]), ensure_ascii=False
+            )
+            rows: list[Any] = []
+            for interrupt, got in zip(self.transcript.interrupts, inputs):
+                if len(inputs) > 1:  # several answers at once: each under what it answers
+                    rows.append(widgets.Label(compact(interrupt.get("value"), 80)))
+                rows += got.values()
+            box = widgets.VBox([*rows, button])
+            box.add_class("lgm-resume-form")
+            shown = (box,)
 
         def resume(_: Any) -> None:
+            handler = self.on_resume
             button.disabled = True
-            if self._call(self.on_resume, field.value):
+            if self._call(handler and (lambda: handler(read()))):
                 self.on_resume = None  # answered: the resumed run shows below, with its own controls
                 self._sync_controls()
             else:
                 button.disabled = False
 
         button.on_click(resume)
-        return (field, button)
+        return shown
 
     def _call(self, handler: Optional[Callable[..., None]], *args: Any) -> bool:
         # Runs in the kernel when a button is clicked; no cell to report to, so errors go in the view.
@@ -464,7 +516,7 @@ class RunView:
         if self.closed:
             return
         self.closed = True
-        close_widgets(*self.controls.children, self.live, self.controls, self.followups, self.root)
+        close_widgets(*_tree(self.controls.children), self.live, self.controls, self.followups, self.root)
         if self.display_id is not None:
             hide_widget(self.display_id)
         if self.parent is not None and not self.parent.closed and self.parent.transcript.finished:

@@ -178,9 +178,10 @@ def test_run_interrupt_resume_stop_save_and_reopen(jupyter, browser, client: Cli
     try:
         expect(run_cell(page, 0).locator(".jp-InputPrompt")).to_have_text("[1]:", timeout=30_000)
 
-        # A run that waits at an interrupt: the view asks for the answer.
+        # A run that waits at an interrupt: the view asks for the answer with a form built from the
+        # interrupt's response_schema.
         approval = run_cell(page, 1)
-        approval.locator(".lgm-resume-value input").wait_for(timeout=30_000)
+        approval.locator(".lgm-resume-form .lgm-field-approved input").wait_for(timeout=30_000)
         expect(approval.locator(".lgm-live")).to_contain_text("waiting for input")
 
         # A background run streams with its Stop button and a hint; the notebook is free meanwhile.
@@ -218,9 +219,10 @@ def test_run_interrupt_resume_stop_save_and_reopen(jupyter, browser, client: Cli
 
         # The interrupt answered from the view: the resumed run streams under it, then both give way
         # to the summaries.
-        approval.locator(".lgm-resume-value input").fill("yes")
+        approval.locator(".lgm-field-approved input").check()
+        approval.locator(".lgm-field-comment input").fill("from the form")
         approval.locator(".lgm-resume-button").click()
-        expect(approval.locator(".lgm-late")).to_contain_text("published: DRAFT: ship v8", timeout=30_000)
+        expect(approval.locator(".lgm-late")).to_contain_text("published: DRAFT: ship v8 (from the form)", timeout=30_000)
         expect(approval.locator(".lgm-live")).to_have_count(0)
 
         printed = run_cell(page, 5).locator(".jp-OutputArea-output")

@@ -158,3 +158,21 @@ def test_the_header_says_which_node_runs_now() -> None:
     assert run_status(t) == "running write"
     t.finish()
     assert run_status(t) == "done" and t.running == ""
+
+
+def test_tasks_asked_for_only_to_name_the_running_node_show_nothing_else() -> None:
+    from lg_magics.protocol import Event
+    from lg_magics.render import run_status
+    from lg_magics.request import RunRequest
+    from lg_magics.transcript import Transcript
+
+    assert RunRequest("a").body()["stream_mode"] == ["messages-tuple", "updates", "tasks"]
+    assert RunRequest("a", stream_modes=("debug",)).body()["stream_mode"] == ["debug"]  # debug says it already
+    t = Transcript(assistant="essay", modes=("updates",))
+    t.apply(Event("tasks", {"id": "1", "name": "write", "input": {"plan": ["a"]}, "triggers": []}))
+    assert run_status(t) == "running write" and t.entries == []
+    t.apply(Event("tasks", {"id": "1", "name": "write", "error": None, "result": {"draft": "x"}, "interrupts": []}))
+    assert run_status(t) == "running" and t.entries == []  # the update line says what write wrote
+    shown = Transcript(assistant="essay", modes=("updates", "tasks"))
+    shown.apply(Event("tasks", {"id": "1", "name": "write", "input": {}, "triggers": []}))
+    assert [e.text for e in shown.entries] == ["task write started"]

@@ -22,6 +22,9 @@ def test_interrupt_waits_for_input_and_the_cell_succeeds(shell) -> None:
     assert result.interrupts[0]["value"] == {"question": "Approve this draft?", "draft": "DRAFT: ship v2"}
     assert shell.summary().splitlines()[0] == "approval · thread approval_thread · waiting for input"
     assert '[interrupt] waiting for input: {"draft": "DRAFT: ship v2", "question": "Approve this draft?"}' in shell.summary()
+    # The graph's response_schema says what an answer looks like (and gives the live view a form).
+    assert "    answer: {approved: true/false, comment: text (optional)}" in shell.summary().splitlines()
+    assert result.interrupts[0]["response_schema"]["required"] == ["approved"]
 
 
 @pytest.mark.parametrize("modes", ["messages-tuple", "custom", "messages", "events"])
@@ -38,11 +41,20 @@ def test_interrupt_of_a_stateless_run(shell) -> None:
     assert shell.ns["_agent"].interrupts[0]["value"]["draft"] == "DRAFT: ship v4"
 
 
-@pytest.mark.parametrize(("value", "result"), [("yes", "published"), ('{"approved": false}', "rejected"), ("true", "published")])
+@pytest.mark.parametrize(
+    ("value", "result"),
+    [
+        ("yes", "published"),
+        ('{"approved": false}', "rejected"),
+        ("true", "published"),
+        ('{"approved": true, "comment": "as the form sends it"}', "published"),
+    ],
+)
 def test_resume_with_text_or_json(shell, client: Client, value, result) -> None:
     shell.cell("approval --new", "ship v5")
     shell.cell("approval --resume", value)
-    assert shell.ns["_agent"]["result"] == f"{result}: DRAFT: ship v5"
+    comment = " (as the form sends it)" if "comment" in value else ""
+    assert shell.ns["_agent"]["result"] == f"{result}: DRAFT: ship v5{comment}"
     assert shell.ns["_agent"].status == "done"
     assert shell.summary().splitlines()[1] == f"[resume] {value}"
     assert client.get_thread(shell.ns["approval_thread"])["status"] == "idle"
@@ -61,7 +73,7 @@ def test_resume_errors_are_one_line(shell) -> None:
 def test_wait_shows_an_interrupt(shell) -> None:
     shell.cell("approval --wait", "ship v6")
     assert shell.ns["_agent"].status == "waiting for input"
-    assert "[interrupt]" in shell.summary()
+    assert "[interrupt]" in shell.summary() and "answer: {approved" in shell.summary()
 
 
 # -- busy threads ----------------------------------------------------------------------------------

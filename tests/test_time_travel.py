@@ -186,3 +186,26 @@ def test_resume_is_strict_where_the_server_says_it_can(shell, server) -> None:
     shell.cell("approval --resume", "yes")
     assert shell.ns["_agent"]["result"] == "published: DRAFT: ship stricter"
     magics.server_flags.pop(server.url)
+
+
+def test_the_live_header_names_each_node_as_it_runs(client) -> None:
+    # essay's nodes call no model, so no token tells which one runs: the tasks events every stream carries do.
+    from lg_magics.render import run_status
+    from lg_magics.request import RunRequest
+    from lg_magics.transcript import Transcript
+
+    request = RunRequest("essay", input={"messages": [{"role": "human", "content": "running nodes"}]})
+    body = request.body(assistant_id="essay")
+    assert body["stream_mode"] == ["messages-tuple", "updates", "tasks"]
+    transcript = Transcript(assistant="essay", modes=request.stream_modes)
+    shown = []
+    with client.stream_run(None, body) as stream:
+        for event in stream:
+            transcript.apply(event)
+            if [run_status(transcript)] != shown[-1:]:
+                shown.append(run_status(transcript))
+    transcript.finish("success")
+    nodes = ["outline", "write", "shorten", "publish"]  # the topic makes a draft long enough to shorten
+    assert shown == ["running"] + [status for node in nodes for status in (f"running {node}", "running")]
+    assert not any(e.kind == "note" for e in transcript.entries)  # tasks were not asked for: none shows
+    assert [e.node for e in transcript.entries if e.kind == "update"] == nodes

@@ -15,7 +15,7 @@ import ipywidgets as widgets
 import pytest
 
 from lg_magics.protocol import Event
-from lg_magics.render import entry_html, header_html, markdown_html
+from lg_magics.render import entry_html, header_html, markdown_html, transcript_html, transcript_text
 from lg_magics.transcript import Transcript
 from lg_magics.view import RunView
 
@@ -253,6 +253,55 @@ def test_a_view_waiting_for_an_answer_stays_open() -> None:
     view.flush()
     assert t.status == "waiting" and not view.closed
     assert [type(w).__name__ for w in view.controls.children] == ["Text", "Button"]
+
+
+REVIEW_SCHEMA = {
+    "type": "object",
+    "properties": {"approved": {"type": "boolean", "title": "Approved"}, "comment": {"type": "string", "title": "Comment"}},
+    "required": ["approved"],
+}
+
+
+def waiting_with_a_form(answers: list[str]) -> RunView:
+    t = Transcript(assistant="approval")
+    view = RunView(t, close_when_done=True, on_resume=answers.append)
+    t.apply(Event("updates", {"__interrupt__": [{"value": {"question": "ok?"}, "id": "i1", "response_schema": REVIEW_SCHEMA}]}))
+    t.finish()
+    view.flush()
+    return view
+
+
+def test_an_interrupt_with_a_schema_gets_a_form_that_answers_with_json() -> None:
+    answers: list[str] = []
+    view = waiting_with_a_form(answers)
+    [form] = view.controls.children
+    approved, comment, button = form.children
+    assert (type(approved).__name__, type(comment).__name__, button.description) == ("Checkbox", "Text", "Resume")
+    assert (approved.description, comment.placeholder) == ("Approved", "text")
+    approved.value, comment.value = True, "ship it"
+    button.click()
+    assert answers == ['{"approved": true, "comment": "ship it"}']
+    assert view.controls.children == () and form.comm is None and approved.comm is None  # answered: the form goes, closed
+
+
+def test_a_form_refuses_a_missing_field_in_the_view_and_stays() -> None:
+    answers: list[str] = []
+    t = Transcript(assistant="approval")
+    schema = {"type": "object", "properties": {"reason": {"type": "string"}}, "required": ["reason"]}
+    view = RunView(t, close_when_done=True, on_resume=answers.append)
+    t.apply(Event("updates", {"__interrupt__": [{"value": "why?", "id": "i1", "response_schema": schema}]}))
+    t.finish()
+    view.flush()
+    [form] = view.controls.children
+    form.children[-1].click()
+    assert answers == [] and t.entries[-1].text == "AgentUsageError: Fill in reason: the interrupt needs it (text)."
+    assert not form.children[-1].disabled  # try again
+
+
+def test_the_interrupt_says_what_an_answer_looks_like() -> None:
+    view = waiting_with_a_form([])
+    assert "answer: {approved: true/false, comment: text (optional)}" in transcript_text(view.transcript)
+    assert "answer: {approved: true/false" in transcript_html(view.transcript)
 
 
 def test_the_background_hint_goes_when_the_run_ends(sent: list[dict[str, Any]]) -> None:

@@ -14,7 +14,8 @@ Real LangGraph graphs with no LLM, no network and no key:
 ``approval``
     ``draft`` -> ``review`` (calls ``interrupt()`` asking for approval) ->
     ``finalize``, which uses the resume value (``true``/``false``, a dict with
-    ``approved``, or text such as "yes").
+    ``approved`` and an optional ``comment``, or text such as "yes"). The
+    interrupt's ``response_schema`` asks for the dict, so live views show a form.
 ``tools``
     ``agent`` (an AI message with a tool call) -> ``tools`` (a ToolNode whose
     tool also emits a ``custom`` stream event) -> ``agent`` -> ``report`` (a
@@ -193,8 +194,21 @@ def draft(state: ApprovalState) -> dict:
     return {"request": request, "draft": f"DRAFT: {request}"}
 
 
+#: What review's interrupt asks for. A dict schema travels to clients as it is and is not checked,
+#: so "yes" and true still work (a pydantic model here would make langgraph validate the answer).
+REVIEW_ANSWER = {
+    "type": "object",
+    "title": "Review",
+    "properties": {
+        "approved": {"type": "boolean", "title": "Approve", "description": "publish the draft"},
+        "comment": {"type": "string", "title": "Comment", "description": "added to the result"},
+    },
+    "required": ["approved"],
+}
+
+
 def review(state: ApprovalState) -> dict:
-    answer = interrupt({"question": "Approve this draft?", "draft": state["draft"]})
+    answer = interrupt({"question": "Approve this draft?", "draft": state["draft"]}, response_schema=REVIEW_ANSWER)
     return {"approved": answer}
 
 
@@ -207,8 +221,10 @@ def approved(answer: Any) -> bool:
 
 
 def finalize(state: ApprovalState) -> dict:
-    verdict = "published" if approved(state.get("approved")) else "rejected"
-    return {"result": f"{verdict}: {state['draft']}"}
+    answer = state.get("approved")
+    verdict = "published" if approved(answer) else "rejected"
+    comment = answer.get("comment") if isinstance(answer, dict) else None
+    return {"result": f"{verdict}: {state['draft']}" + (f" ({comment})" if comment else "")}
 
 
 approval = (
