@@ -180,7 +180,9 @@ def _form_input(field: Field) -> Any:
         widget = widgets.Dropdown(options=options, value=value, **common)
     else:
         default = "" if field.default is None else field.default if field.kind == "string" else json.dumps(field.default)
-        widget = widgets.Text(value=default, placeholder=field.words, layout=widgets.Layout(width="420px"), **common)
+        widget = widgets.Text(
+            value=default, placeholder=field.description or field.words, layout=widgets.Layout(width="420px"), **common
+        )
     widget.add_class(f"lgm-field-{field.name or 'answer'}")
     return widget
 
