@@ -8,11 +8,11 @@ import asyncio
 import dataclasses
 import math
 import random
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
+from lg_magics.cassette import _Chunks  # a replayed body: the chunks as given
 from lg_magics.client import RunStream
 from lg_magics.protocol import HEARTBEAT, Event
 from lg_magics.sse import Decoded, SSEDecoder, event_dict
@@ -120,18 +120,6 @@ def test_the_cassette_keeps_dicts() -> None:
         {"event": "odd", "text": "not json\nsecond line"},
         {"event": "message", "data": [1, 2]},
     ]
-
-
-class _Chunks(httpx.SyncByteStream, httpx.AsyncByteStream):
-    def __init__(self, chunks: list[bytes]) -> None:
-        self.chunks = chunks
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self.chunks
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self.chunks:
-            yield chunk
 
 
 def _stream(chunks: list[bytes]) -> RunStream:
