@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import httpx
 
@@ -97,7 +97,7 @@ def sdk_decode(data: bytes) -> int:
 
     decoder, events = SSEDecoder(), 0
     for line in iter_lines_raw(response(data)):
-        if decoder.decode(bytes(line).rstrip(b"\n")) is not None:
+        if decoder.decode(cast(bytes, line).rstrip(b"\n")) is not None:  # as the SDK's client calls it
             events += 1
     return events
 

@@ -32,7 +32,7 @@ from .cassette_match import Matcher, describe
 from .environment import RECORD_MODE_ENV, RECORD_MODES
 from .exceptions import AgentUsageError, CassetteMiss
 from .protocol import redact, secrets_from_env
-from .sse import SSEDecoder, encode_event, is_sse
+from .sse import SSEDecoder, encode_event, event_dict, is_sse
 
 __all__ = ["AsyncRecordingTransport", "AsyncReplayTransport", "Cassette", "RecordingTransport", "ReplayTransport"]
 
@@ -62,7 +62,7 @@ class _Recorder:
             events = self.decoder.feed(chunk)
             if events:
                 with self.cassette._lock:
-                    self.response["events"].extend(events)
+                    self.response["events"].extend(map(event_dict, events))
         else:
             self.body += chunk
 

@@ -210,7 +210,7 @@ class RunStream:
     def _events(decoder: SSEDecoder, chunk: bytes) -> list[Event]:
         comments = decoder.comments
         events = [
-            Event(e["event"], e["data"] if "data" in e else e["text"] or None, e.get("id") or None) for e in decoder.feed(chunk)
+            Event(name, value if is_json else value or None, id_ or None) for name, value, id_, is_json in decoder.feed(chunk)
         ]
         return events or ([HEARTBEAT] if decoder.comments > comments else [])
 

@@ -20,7 +20,7 @@ from lg_magics.client import Client
 from lg_magics.exceptions import AgentUsageError, CassetteError, CassetteMiss
 from lg_magics.protocol import redact
 from lg_magics.server import EmbeddedServer, free_port
-from lg_magics.sse import SSEDecoder, encode_event
+from lg_magics.sse import SSEDecoder, encode_event, event_dict
 
 from .conftest import Shell
 
@@ -44,7 +44,7 @@ def test_sse_decoder_handles_any_chunking() -> None:
     ]
     for size in (1, 2, 3, 7, len(raw)):  # splits inside CRLF, inside UTF-8 and inside fields
         decoder = SSEDecoder()
-        events = [e for i in range(0, len(raw), size) for e in decoder.feed(raw[i : i + size])]
+        events = [event_dict(e) for i in range(0, len(raw), size) for e in decoder.feed(raw[i : i + size])]
         assert events == expected, size
     # Encoding gives back what the server sent, heartbeat aside.
     assert b"".join(map(encode_event, expected)) == raw.replace(b": heartbeat\r\n\r\n", b"")
@@ -155,8 +155,8 @@ def _recorded(tmp_path: Path, requests: list[httpx.Request]) -> Cassette:
 
 def _answer(cassette: Cassette, request: httpx.Request) -> int:
     response = cassette.play(describe(request, request.read()))
-    [event] = SSEDecoder().feed(b"".join(response.stream))  # type: ignore[arg-type]
-    return int(event["data"]["n"])
+    [(_, data, _, _)] = SSEDecoder().feed(b"".join(response.stream))  # type: ignore[arg-type]
+    return int(data["n"])
 
 
 def test_new_thread_ids_are_mapped_by_order_and_content(tmp_path: Path) -> None:
