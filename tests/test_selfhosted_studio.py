@@ -197,6 +197,8 @@ def test_store(remote: Shell, target: Any, capsys: pytest.CaptureFixture[str]) -
         f'{scope}{top}/ada  prefs  {{"color": "blue"}}',
         f'{scope}{top}/bo   prefs  {{"color": "red"}}',
     ]
+    remote.line(f"store search {top} --query blue --limit 1")  # no index on either server: the query is ignored
+    assert len(text(remote).splitlines()[3:]) == 1
     remote.line(f"store get {top}/ada prefs")  # shown with the namespace the server keeps the item in
     assert text(remote) == f'{scope}{top}/ada prefs:\n{{\n  "color": "blue"\n}}'
     remote.line(f"store get {scope}{top}/bo prefs")  # as search shows it
@@ -246,6 +248,22 @@ def test_breakpoint_then_fork_and_continue_in_the_background(remote_kernel: Any,
     assert remote_kernel.text_of("print(again.status, again['topic'])") == "done background forks\n"
     thread = remote_kernel.text_of("print(essay_thread)").strip()
     assert state_of(api, thread)["values"]["topic"] == "background forks"
+
+
+def test_the_continue_button_goes_on_from_the_breakpoint(remote_kernel: Any, api: Client) -> None:
+    from .conftest import wait_for
+    from .kernel import widget_text
+
+    messages = remote_kernel.execute("%%agent essay --new --interrupt-before publish\nbuttons")
+    [button] = [
+        m["content"]["comm_id"]
+        for m in messages
+        if m["msg_type"] == "comm_open" and m["content"]["data"]["state"].get("description") == "Continue"
+    ]
+    click = remote_kernel.send_comm(button, {"method": "custom", "content": {"event": "click"}})
+    thread_id = remote_kernel.text_of("print(essay_thread)").strip()
+    wait_for(lambda: not api.get_state(thread_id)["next"], what="the run continued from the view")
+    remote_kernel.wait_iopub(lambda m: "Why buttons matters." in (widget_text(m) or ""), click)
 
 
 def test_time_travel_recorded_then_replayed_without_the_server(remote: Shell, target: Any, tmp_path: Path) -> None:
