@@ -21,6 +21,7 @@ from lg_magics.server import free_port
 
 from .conftest import Shell
 from .selfhosted import Aegra
+from .test_time_travel import chat_and_show_the_conversation, essay_and_its_history
 
 pytestmark = [pytest.mark.server, pytest.mark.selfhosted]
 
@@ -41,20 +42,8 @@ def state_of(api: Client, thread_id: str) -> dict[str, Any]:
 
 # -- 1, 2: history, fork, re-run -------------------------------------------------------------------
 def test_history_fork_and_rerun(remote: Shell, api: Client) -> None:
-    remote.cell("essay", "time travel")
+    essay_and_its_history(remote)
     thread = remote.ns["essay_thread"]
-    remote.line("history")
-    lines = text(remote).splitlines()
-    assert lines[0] == "essay_thread: 6 checkpoints on the current branch, newest first"
-    assert [line.split()[:2] for line in lines[3:]] == [
-        ["4", "publish"],
-        ["3", "shorten"],
-        ["2", "write"],
-        ["1", "outline"],
-        ["0", "__start__"],
-        ["-1", "input"],
-    ]
-    assert "words: 14 → 12" in lines[4] and "in: [human] time travel" in lines[8]
 
     remote.cell("essay --checkpoint -1", "forks")  # "edit the message and regenerate"
     assert remote.ns["essay_thread"] == thread
@@ -126,12 +115,7 @@ def test_continue_keeps_the_breakpoints(remote: Shell) -> None:
 
 
 def test_state_edit_as_node_then_the_chat_goes_on_from_it(remote: Shell, api: Client) -> None:
-    remote.cell("chat", "Hello! My name is Ada.")
-    remote.line("state")
-    lines = text(remote).splitlines()
-    assert lines[-5:-2] == ["Conversation:", "#  message", "-  " + "-" * (len(lines[-1]) - 3)]
-    assert lines[-2].startswith("1  [human] Hello! My name is Ada.")
-    assert lines[-1].startswith("2  [ai] Nice to meet you, **Ada**!")
+    chat_and_show_the_conversation(remote)
     remote.line("state --set '{\"user_age\": 41}' --as-node respond")
     assert text(remote).splitlines()[0] == "chat_thread: wrote user_age as respond → step 2, next: -"
     assert state_of(api, remote.ns["chat_thread"])["values"]["user_age"] == 41
@@ -229,41 +213,18 @@ def test_graph_highlights_the_last_run_path(remote: Shell) -> None:
 
 
 # -- 9: background runs, record and replay -----------------------------------------------------------
-def test_breakpoint_then_fork_and_continue_in_the_background(remote_kernel: Any, api: Client) -> None:
-    from .test_kernel_time_travel import _summary
+def test_breakpoint_continue_fork_and_rerun_in_the_background(remote_kernel: Any, api: Client) -> None:
+    from .test_kernel_time_travel import background_time_travel
 
-    first = _summary(remote_kernel.execute("%%agent essay --new --interrupt-before publish\nkernels"))
-    assert first.splitlines()[0] == "essay · thread essay_thread · paused before publish"
-    remote_kernel.execute("%agent continue --background --out bg")
-    remote_kernel.execute("%agent wait bg")
-    assert (
-        remote_kernel.text_of("print(bg.status, bg.text)")
-        == "done Why kernels matters. How kernels works. What comes next for kernels.\n"
-    )
-    remote_kernel.execute("%%agent essay --checkpoint 1 --background --out fork\nbackground forks")
-    remote_kernel.execute("%agent wait fork")
-    assert remote_kernel.text_of("print(fork.status, fork['topic'])") == "done background forks\n"
-    remote_kernel.execute("%agent rerun --checkpoint 2 --background --out again")
-    remote_kernel.execute("%agent wait again")
-    assert remote_kernel.text_of("print(again.status, again['topic'])") == "done background forks\n"
+    background_time_travel(remote_kernel)
     thread = remote_kernel.text_of("print(essay_thread)").strip()
     assert state_of(api, thread)["values"]["topic"] == "background forks"
 
 
 def test_the_continue_button_goes_on_from_the_breakpoint(remote_kernel: Any, api: Client) -> None:
-    from .conftest import wait_for
-    from .kernel import widget_text
+    from .test_kernel_time_travel import click_continue
 
-    messages = remote_kernel.execute("%%agent essay --new --interrupt-before publish\nbuttons")
-    [button] = [
-        m["content"]["comm_id"]
-        for m in messages
-        if m["msg_type"] == "comm_open" and m["content"]["data"]["state"].get("description") == "Continue"
-    ]
-    click = remote_kernel.send_comm(button, {"method": "custom", "content": {"event": "click"}})
-    thread_id = remote_kernel.text_of("print(essay_thread)").strip()
-    wait_for(lambda: not api.get_state(thread_id)["next"], what="the run continued from the view")
-    remote_kernel.wait_iopub(lambda m: "Why buttons matters." in (widget_text(m) or ""), click)
+    click_continue(remote_kernel, api)
 
 
 def test_time_travel_recorded_then_replayed_without_the_server(remote: Shell, target: Any, tmp_path: Path) -> None:
