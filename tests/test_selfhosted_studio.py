@@ -131,6 +131,14 @@ def test_state_edit_as_node_then_the_chat_goes_on_from_it(remote: Shell, api: Cl
         remote.line("state --set '{\"user_age\": 1}' --as-node nope")
 
 
+def test_resume_asks_for_strict_resume_only_where_info_offers_it(remote: Shell, target: Any) -> None:
+    remote.cell("approval", "ship strict")
+    remote.cell("approval --resume", "yes")
+    assert remote.ns["_agent"]["result"] == "published: DRAFT: ship strict"
+    flags = remote.ip.magics_manager.registry["AgentMagics"].server_flags[target.url]
+    assert flags.get("assistants") is True and "strict_resume" not in flags  # neither server offers it
+
+
 # -- 5: assistants --------------------------------------------------------------------------------
 def test_assistants_lifecycle(remote: Shell, api: Client) -> None:
     name = f"brief-{uuid.uuid4().hex[:6]}"
