@@ -253,15 +253,26 @@ def last_run(client: Any, thread_id: str) -> Optional[dict[str, Any]]:
     return runs[0] if runs else None
 
 
-def last_run_defaults(client: Any, thread_id: str, label: str, namespace: Mapping[str, Any]) -> tuple[str, Any, Any]:
+def last_run_defaults(
+    client: Any,
+    thread_id: str,
+    label: str,
+    namespace: Mapping[str, Any],
+    sent: Mapping[str, tuple[Optional[str], Any, Any]],
+) -> tuple[str, Any, Any]:
     """(assistant, interrupt_before, interrupt_after) of the thread's last run, for a run that goes
-    on with no new input. The assistant by the name the notebook used when the last run was ours."""
+    on with no new input. The assistant by the name the notebook used when the last run was ours.
+    ``sent``: thread ID -> (run ID, before, after) of the last run this kernel started on it, the
+    breakpoints where the server's run record has no ``kwargs`` (Aegra keeps no run arguments)."""
     from .result import RunResult
 
     run = last_run(client, thread_id)
     if run is None:
         raise AgentUsageError(f"{label} has no runs yet: send it a message with %%agent ASSISTANT --thread {label}.")
-    kwargs = run.get("kwargs") or {}
+    kwargs = run.get("kwargs")
+    if kwargs is None:
+        run_id, before, after = sent.get(thread_id) or (None, None, None)
+        kwargs = {"interrupt_before": before, "interrupt_after": after} if run_id == run.get("run_id") else {}
     last = namespace.get("_agent")
     if isinstance(last, RunResult) and last.thread_id == thread_id and last.transcript.assistant:
         name = last.transcript.assistant

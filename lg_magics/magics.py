@@ -151,6 +151,9 @@ class AgentMagics(Magics):
         self.background = BackgroundRuns()
         self.views: dict[str, Any] = {}  # the latest view of each thread variable, retired by the next run
         self.server_flags: dict[str, dict[str, Any]] = {}  # /info "flags" by server URL, read on the first resume
+        # Thread ID -> (run ID, interrupt_before, interrupt_after) of the last run this kernel started on
+        # it: %agent continue keeps a run's breakpoints, and a server that keeps no run arguments says none.
+        self.sent_breakpoints: dict[str, tuple[Optional[str], Any, Any]] = {}
 
     @property
     def user_ns(self) -> dict[str, Any]:
@@ -340,8 +343,12 @@ class AgentMagics(Magics):
         """Run a session in the foreground, or start it in the background and return."""
         request = session.request
         if not request.background:
-            return session.run()
+            try:
+                return session.run()
+            finally:
+                self._sent(session)
         session.start()
+        self._sent(session)
         run = self.background.add(session)
         run.follow_in_background(self.async_client())
         # In the view, not printed: it goes when the run ends.
@@ -349,6 +356,12 @@ class AgentMagics(Magics):
             f"Running in the background: %agent wait {run.name} waits for it, %agent cancel {run.name} stops it."
         )
         return None
+
+    def _sent(self, session: Any) -> None:
+        """Remember the breakpoints of a run the server took, for %agent continue."""
+        if session.thread_id and session.run_id:
+            request = session.request
+            self.sent_breakpoints[session.thread_id] = (session.run_id, request.interrupt_before, request.interrupt_after)
 
     def _session(self, request: Any, show: Callable[[Any], None]) -> Any:
         """A run session whose view can stop a background run and resume an interrupt."""
@@ -422,6 +435,7 @@ class AgentMagics(Magics):
         """Start a run from a view's button in the background, its view under the parent's."""
         session = self._session(request, lambda _: None)
         session.start()
+        self._sent(session)
         parent.view.attach(session.view)
         self.background.add(session).follow_in_background(self.async_client())
 
@@ -790,7 +804,7 @@ class AgentMagics(Magics):
             return None
         var, thread_id = self._thread_var(args.var)
         client = self.client()
-        assistant = args.assistant or last_run_defaults(client, thread_id, var, self.user_ns)[0]
+        assistant = args.assistant or last_run_defaults(client, thread_id, var, self.user_ns, {})[0]
         where = f"step {args.checkpoint}" if args.checkpoint.lstrip("-").isdigit() else f"checkpoint {args.checkpoint}"
         request = thread_request(
             assistant, var, f"Re-run from {where}", self._defaults(), checkpoint=args.checkpoint,
@@ -820,7 +834,7 @@ class AgentMagics(Magics):
         var, thread_id = self._thread_var(args.var)
         client = self.client()
         check_paused(thread_state(client, thread_id, var), var)
-        assistant, before, after = last_run_defaults(client, thread_id, var, self.user_ns)
+        assistant, before, after = last_run_defaults(client, thread_id, var, self.user_ns, self.sent_breakpoints)
         if args.interrupt_before or args.interrupt_after:
             before, after = parse_breakpoints(args.interrupt_before), parse_breakpoints(args.interrupt_after)
         request = thread_request(

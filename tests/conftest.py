@@ -141,3 +141,44 @@ def connected_kernel(url: str) -> Iterator[Any]:
 def kernel(server: EmbeddedServer) -> Iterator[Any]:
     """A real IPython kernel (one per test module) with lg_magics loaded and connected."""
     yield from connected_kernel(server.url)
+
+
+# -- self-hosted servers (tests/selfhosted.py): shared by every selfhosted module of the session ---
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Any]:
+    from .selfhosted import Servers
+
+    started = Servers()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="module", params=["aegra", "langhost"])
+def target(request: pytest.FixtureRequest, servers: Any) -> Any:
+    """Each self-hosted server in turn (started once per session)."""
+    return servers.get(request.param)
+
+
+@pytest.fixture()
+def remote(target: Any) -> Iterator[Shell]:
+    """A shell connected to the self-hosted server, with an empty namespace and fresh magics."""
+    from lg_magics.magics import AgentMagics
+
+    shell = Shell()
+    shell.ip.reset(new_session=False)
+    shell.ip.register_magics(AgentMagics(shell=shell.ip))
+    shell.line(f"connect {target.url}")
+    yield shell
+    shell.ip.register_magics(AgentMagics(shell=shell.ip))
+
+
+@pytest.fixture()
+def api(target: Any) -> Iterator[Client]:
+    with Client(target.url) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def remote_kernel(target: Any) -> Iterator[Any]:
+    """A real kernel connected to the self-hosted server: background runs need its event loop."""
+    yield from connected_kernel(target.url)

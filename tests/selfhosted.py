@@ -14,17 +14,19 @@ import shutil
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import httpx
 
-from lg_magics.server import absolute_config, free_port, stop_process_group
+from lg_magics.server import DEMO_CONFIG, EmbeddedServer, absolute_config, free_port, stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
 AEGRA_BIN = ROOT / ".venv-aegra" / "bin"
 LANGHOST_BIN = ROOT / ".venv-langhost" / "bin"
+AUTH_CONFIG = DEMO_CONFIG.parent / "langgraph_auth.json"
 INSTALL = "run `make selfhosted` (it installs postgresql, redis-server and the server venvs)"
 
 
@@ -250,3 +252,34 @@ class Langhost(AgentServer):
         )  # fmt: skip
         self.wait_ready()
         return self
+
+
+class Servers:
+    """What the session started, each on first use (the ``servers`` fixture): one PostgreSQL and one
+    Redis, and each server by name (``aegra``, ``langhost``, ``aegra-auth``, ``dev-auth``) on a
+    database of its own, serving the demo graphs (the ``-auth`` ones with their bearer-token handler)."""
+
+    def __init__(self) -> None:
+        self.postgres: Optional[Postgres] = None
+        self.redis: Optional[Redis] = None
+        self.started: dict[str, Any] = {}
+
+    def get(self, name: str) -> Any:
+        if name == "dev-auth" and name not in self.started:
+            self.started[name] = EmbeddedServer(AUTH_CONFIG)
+            self.started[name].start()
+        if name not in self.started:
+            self.postgres = self.postgres or Postgres().start()
+            database = self.postgres.create_database(f"{name.replace('-', '_')}_{uuid.uuid4().hex[:6]}")
+            config = AUTH_CONFIG if name.endswith("-auth") else DEMO_CONFIG
+            if name.startswith("aegra"):
+                self.started[name] = Aegra(config).start(database)
+            else:
+                self.redis = self.redis or Redis().start()
+                self.started[name] = Langhost(config).start(database, self.redis.url)
+        return self.started[name]
+
+    def stop(self) -> None:
+        for process in [*self.started.values(), self.redis, self.postgres]:
+            if process is not None:
+                process.stop()

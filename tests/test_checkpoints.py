@@ -176,3 +176,29 @@ def test_tasks_asked_for_only_to_name_the_running_node_show_nothing_else() -> No
     shown = Transcript(assistant="essay", modes=("updates", "tasks"))
     shown.apply(Event("tasks", {"id": "1", "name": "write", "input": {}, "triggers": []}))
     assert [e.text for e in shown.entries] == ["task write started"]
+
+
+class _Runs:
+    """The two calls last_run_defaults makes, answering with one run record."""
+
+    def __init__(self, run: dict) -> None:
+        self.run = run
+
+    def list_runs(self, thread_id: str, *, limit: int = 10) -> list[dict]:
+        return [self.run]
+
+    def get_assistant(self, assistant_id: str) -> dict:
+        return {"name": "essay"}
+
+
+def test_continue_takes_the_breakpoints_from_the_run_record_else_from_this_kernel() -> None:
+    from lg_magics.checkpoints import last_run_defaults
+
+    sent = {"t": ("r1", None, "*")}
+    # langgraph-api keeps a run's arguments in its record: they win.
+    record = _Runs({"run_id": "r1", "assistant_id": "a", "kwargs": {"interrupt_before": ["write"]}})
+    assert last_run_defaults(record, "t", "t", {}, sent) == ("essay", ["write"], None)
+    # Aegra's run record has no kwargs: the breakpoints this kernel sent with that very run.
+    assert last_run_defaults(_Runs({"run_id": "r1", "assistant_id": "a"}), "t", "t", {}, sent) == ("essay", None, "*")
+    # ... and none when the last run is not the one this kernel started (another kernel's).
+    assert last_run_defaults(_Runs({"run_id": "r2", "assistant_id": "a"}), "t", "t", {}, sent) == ("essay", None, None)

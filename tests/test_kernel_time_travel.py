@@ -21,6 +21,12 @@ def _error(messages: list[dict[str, Any]]) -> list[str]:
 
 
 def test_breakpoint_continue_in_the_background_and_rerun(kernel: Kernel) -> None:
+    background_time_travel(kernel)
+
+
+def background_time_travel(kernel: Kernel) -> None:
+    """A breakpoint, continue in the background, a re-run to a breakpoint, then a fork and a
+    re-run in the background, each waited for."""
     first = _summary(kernel.execute("%%agent essay --new --interrupt-before publish\nkernels"))
     assert first.splitlines()[0] == "essay · thread essay_thread · paused before publish"
     kernel.execute("%agent continue --background --out bg")
@@ -76,6 +82,11 @@ def test_assistants_and_store(kernel: Kernel) -> None:
 
 
 def test_continue_button_goes_on_from_the_breakpoint(kernel: Kernel, client: Client) -> None:
+    click_continue(kernel, client)
+
+
+def click_continue(kernel: Kernel, client: Client) -> None:
+    """Pause a run at a breakpoint and click its view's Continue button: the run goes on."""
     messages = kernel.execute("%%agent essay --new --interrupt-before publish\nbuttons")
     [button] = [
         m["content"]["comm_id"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import _thread
 import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,80 +18,17 @@ import pytest
 
 from lg_magics.client import Client
 from lg_magics.exceptions import AuthenticationFailed, ThreadNotFound
-from lg_magics.server import DEMO_CONFIG, EmbeddedServer, free_port
+from lg_magics.server import free_port
 
-from .conftest import Shell, connected_kernel, wait_for
+from .conftest import Shell, wait_for
 from .proxy import CuttingProxy
-from .selfhosted import Aegra, Langhost, Postgres, Redis
+from .selfhosted import Aegra, Servers
 
 pytestmark = [pytest.mark.server, pytest.mark.selfhosted]
 
 SEED = "Hello! My name is Bagatur and I am 26 years old."
 QUESTION = "What is my name and how old am I?"
-AUTH_CONFIG = DEMO_CONFIG.parent / "langgraph_auth.json"
 TOKEN = "demo-token-0123456789"  # lg_magics/demo/auth.py
-
-
-class Servers:
-    """What the session started, each on first use."""
-
-    def __init__(self) -> None:
-        self.postgres: Any = None
-        self.redis: Any = None
-        self.started: dict[str, Any] = {}
-
-    def get(self, name: str) -> Any:
-        if name == "dev-auth" and name not in self.started:
-            self.started[name] = EmbeddedServer(AUTH_CONFIG)
-            self.started[name].start()
-        if name not in self.started:
-            self.postgres = self.postgres or Postgres().start()
-            database = self.postgres.create_database(f"{name.replace('-', '_')}_{uuid.uuid4().hex[:6]}")
-            config = AUTH_CONFIG if name.endswith("-auth") else DEMO_CONFIG
-            if name.startswith("aegra"):
-                self.started[name] = Aegra(config)
-                self.started[name].start(database)
-            else:
-                self.redis = self.redis or Redis().start()
-                self.started[name] = Langhost(config)
-                self.started[name].start(database, self.redis.url)
-        return self.started[name]
-
-    def stop(self) -> None:
-        for process in [*self.started.values(), self.redis, self.postgres]:
-            if process is not None:
-                process.stop()
-
-
-@pytest.fixture(scope="session")
-def servers() -> Iterator[Servers]:
-    started = Servers()
-    yield started
-    started.stop()
-
-
-@pytest.fixture(scope="module", params=["aegra", "langhost"])
-def target(request: pytest.FixtureRequest, servers: Servers) -> Any:
-    return servers.get(request.param)
-
-
-@pytest.fixture()
-def remote(target: Any) -> Iterator[Shell]:
-    """A shell connected to the self-hosted server, with an empty namespace and fresh magics."""
-    from lg_magics.magics import AgentMagics
-
-    shell = Shell()
-    shell.ip.reset(new_session=False)
-    shell.ip.register_magics(AgentMagics(shell=shell.ip))
-    shell.line(f"connect {target.url}")
-    yield shell
-    shell.ip.register_magics(AgentMagics(shell=shell.ip))
-
-
-@pytest.fixture()
-def api(target: Any) -> Iterator[Client]:
-    with Client(target.url) as client:
-        yield client
 
 
 def magics(shell: Shell) -> Any:
@@ -186,12 +122,6 @@ def test_a_kernel_interrupt_cancels_a_wait_run_by_its_id(remote: Shell, api: Cli
     with pytest.raises(KeyboardInterrupt):
         remote.cell('slow_chat --thread t --wait --context {"delay":0.2}', "count to 100")
     wait_for(lambda: all(r["status"] not in ("pending", "running") for r in runs_of(api, thread_id)), what="the run to stop")
-
-
-@pytest.fixture(scope="module")
-def remote_kernel(target: Any) -> Iterator[Any]:
-    """A real kernel connected to the self-hosted server: background runs need its event loop."""
-    yield from connected_kernel(target.url)
 
 
 def test_background_run_cancelled_shows_cancelled(remote_kernel: Any) -> None:

@@ -18,6 +18,11 @@ def steps(shell) -> list[list[str]]:
 
 
 def test_history_numbers_the_branch_by_step_with_node_and_changes(shell) -> None:
+    essay_and_its_history(shell)
+
+
+def essay_and_its_history(shell) -> None:
+    """An essay on time travel, then %agent history: its checkpoints by step, node and changes."""
     shell.cell("essay", "time travel")
     shell.line("history")
     lines = text(shell).splitlines()
@@ -87,13 +92,18 @@ def test_breakpoints_pause_and_continue(shell) -> None:
     assert shell.summary().splitlines()[0] == "essay · thread essay_thread · paused after outline"
 
 
-def test_state_edits_and_the_conversation(shell) -> None:
+def chat_and_show_the_conversation(shell) -> None:
+    """A first chat turn, then %agent state: the conversation is listed under the values."""
     shell.cell("chat", "Hello! My name is Ada.")
     shell.line("state")
     lines = text(shell).splitlines()
     assert lines[-5:-2] == ["Conversation:", "#  message", "-  " + "-" * (len(lines[-1]) - 3)]
     assert lines[-2].startswith("1  [human] Hello! My name is Ada.")
     assert lines[-1].startswith("2  [ai] Nice to meet you, **Ada**!")
+
+
+def test_state_edits_and_the_conversation(shell) -> None:
+    chat_and_show_the_conversation(shell)
     shell.line('state chat_thread --set \'{"user_name": "Bo"}\' --as-node respond')
     assert text(shell).splitlines()[0] == "chat_thread: wrote user_name as respond → step 2, next: -"
     shell.line("state")
