@@ -108,18 +108,21 @@ def _opened(messages: list[dict[str, Any]], **state: str) -> str:
     return comm_id
 
 
-def test_resume_field_in_the_view_resumes_the_interrupt(kernel: Kernel, client: Client) -> None:
+def test_the_resume_form_in_the_view_resumes_the_interrupt(kernel: Kernel, client: Client) -> None:
+    # approval's interrupt has a response_schema: the view asks with a form (a checkbox, a text box).
     messages = kernel.execute("%%agent approval --new\nship v7")
-    field, button = _opened(messages, _model_name="TextModel"), _opened(messages, description="Resume")
-    kernel.send_comm(field, {"method": "update", "state": {"value": "yes"}, "buffer_paths": []})
+    approve, comment = _opened(messages, _model_name="CheckboxModel"), _opened(messages, _model_name="TextModel")
+    button = _opened(messages, description="Resume")
+    kernel.send_comm(approve, {"method": "update", "state": {"value": True}, "buffer_paths": []})
+    kernel.send_comm(comment, {"method": "update", "state": {"value": "from the kernel"}, "buffer_paths": []})
     click = kernel.send_comm(button, {"method": "custom", "content": {"event": "click"}})
     thread_id = _thread(kernel, "approval_thread")
     wait_for(
-        lambda: client.get_state(thread_id)["values"].get("result") == "published: DRAFT: ship v7",
+        lambda: client.get_state(thread_id)["values"].get("result") == "published: DRAFT: ship v7 (from the kernel)",
         what="the run resumed from the view",
     )
     # The resumed run streams into a view under the first one, as a task started by the click.
-    kernel.wait_iopub(lambda m: "published: DRAFT: ship v7" in (widget_text(m) or ""), click)
+    kernel.wait_iopub(lambda m: "published: DRAFT: ship v7 (from the kernel)" in (widget_text(m) or ""), click)
 
 
 def test_background_errors_show_in_the_view_and_fail_the_wait(kernel: Kernel) -> None:
