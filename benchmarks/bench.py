@@ -121,12 +121,10 @@ def bench_runs(url: str) -> None:
     ip.run_line_magic("agent", f"connect {url}")
 
     message = "count to 300"
-    body = {
-        "assistant_id": "chat",
-        "input": {"messages": [{"role": "human", "content": message}]},
-        "stream_mode": ["messages-tuple", "updates", "values"],
-        "on_disconnect": "cancel",
-    }
+    # The body the magic sends (its stream modes included), so both sides receive the same events.
+    from lg_magics.request import RunRequest
+
+    body = RunRequest("chat", input={"messages": [{"role": "human", "content": message}]}, stateless=True).body()
 
     def magic_run(text: str) -> float:
         ip.display_pub.outputs.clear()
