@@ -382,14 +382,16 @@ class Transcript:
             return
         kind = data.get("type", "") if mode == "debug" else ""
         name = _node_name(str(payload.get("name", "")), ns)
-        if mode == "tasks":
-            ended = bool(interrupts) or "result" in payload or "error" in payload
+        # A task starting or ending, in either mode: which node runs now (RunRequest.body asks for
+        # tasks unless debug is asked for, which says it too).
+        ended = bool(interrupts) or "result" in payload or "error" in payload
+        if mode == "tasks" or kind in ("task", "task_result"):
             if not ended:
                 self.running = name
             elif self.running == name:
                 self.running = ""
-            if not self._shows("tasks"):
-                return  # asked for only to tell which node runs now (RunRequest.body): nothing else shows
+        if mode == "tasks" and not self._shows("tasks"):
+            return  # asked for only to tell which node runs now: nothing else of it shows
         result = payload.get("result")
         # A task's result holds what its node wrote: the conversation of the debug and tasks modes.
         others = self._writes(result, name) if isinstance(result, dict) and kind in ("", "task_result") else {}

@@ -176,6 +176,12 @@ def test_tasks_asked_for_only_to_name_the_running_node_show_nothing_else() -> No
     shown = Transcript(assistant="essay", modes=("updates", "tasks"))
     shown.apply(Event("tasks", {"id": "1", "name": "write", "input": {}, "triggers": []}))
     assert [e.text for e in shown.entries] == ["task write started"]
+    # debug, for which no tasks are asked, says it too.
+    debug = Transcript(assistant="essay", modes=("debug",))
+    debug.apply(Event("debug", {"type": "task", "step": 2, "payload": {"id": "1", "name": "write", "input": {}}}))
+    assert run_status(debug) == "running write"
+    debug.apply(Event("debug", {"type": "task_result", "step": 2, "payload": {"id": "1", "name": "write", "result": {}}}))
+    assert run_status(debug) == "running"
 
 
 class _Runs:
