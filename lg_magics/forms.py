@@ -13,6 +13,7 @@ import json
 from typing import Any, Optional
 
 from .exceptions import AgentUsageError
+from .schemas import local_schema
 
 #: Field kinds and how :func:`answer_hint` names what each takes.
 KIND_WORDS = {"boolean": "true/false", "integer": "a whole number", "number": "a number", "string": "text", "json": "JSON"}
@@ -140,13 +141,10 @@ def _unwrap(schema: Any, root: dict[str, Any]) -> tuple[Optional[dict[str, Any]]
     """A schema with its local ``$ref`` followed and an optional (``anyOf`` with ``null``) taken
     apart; and whether null was allowed."""
     optional = False
-    for _ in range(8):  # a $ref chain; never a cycle
+    for _ in range(8):  # optionals nested in references; never a cycle
+        schema = local_schema(schema, root)
         if not isinstance(schema, dict):
             return None, optional
-        ref = schema.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            schema = (root.get("$defs") or {}).get(ref.removeprefix("#/$defs/"))
-            continue
         union = schema.get("anyOf") or schema.get("oneOf")
         if isinstance(union, list):
             members = [m for m in union if not (isinstance(m, dict) and m.get("type") == "null")]

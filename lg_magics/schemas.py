@@ -23,11 +23,20 @@ def input_keys(schemas: Any) -> Optional[list[str]]:
     schema = schemas.get("input_schema") if isinstance(schemas, dict) else None
     if not isinstance(schema, dict):
         return None
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/$defs/"):
-        schema = (schema.get("$defs") or {}).get(ref.removeprefix("#/$defs/")) or {}
+    schema = local_schema(schema, schema)
     properties = schema.get("properties") if isinstance(schema, dict) else None
     return list(properties) if isinstance(properties, dict) and properties else None
+
+
+def local_schema(schema: Any, root: dict[str, Any]) -> Any:
+    """A JSON Schema with its local ``$ref`` (``#/$defs/Name``, as pydantic writes them) followed;
+    None for a reference to nothing."""
+    for _ in range(8):  # a chain of references; never a cycle
+        ref = schema.get("$ref") if isinstance(schema, dict) else None
+        if not (isinstance(ref, str) and ref.startswith("#/$defs/")):
+            return schema
+        schema = (root.get("$defs") or {}).get(ref.removeprefix("#/$defs/"))
+    return None
 
 
 def text_input_hint(assistant: str, keys: Optional[list[str]]) -> Optional[str]:
