@@ -136,7 +136,6 @@ class Content:
         self.calls: dict[Any, ToolCall] = {}
         self.usage: Optional[dict[str, int]] = None
         self.model: str = ""
-        self.raw: Any = None  # the content of the last whole message, as the server sent it
         self._n = 0  # keys for blocks without an index
         self._named = False  # whether a message named the model (else it is the metadata's guess)
 
@@ -194,7 +193,6 @@ class Content:
             self.usage = None
             self._fold(message, meta, whole=True)
             total = add_usage(total, self.usage)
-        self.raw = messages[-1].get("content") if messages else None
         self.usage = total if total is not None else usage
 
     def add(self, message: dict[str, Any], meta: Optional[dict[str, Any]] = None) -> None:
@@ -413,10 +411,7 @@ class Content:
         usage = message.get("usage_metadata")
         if isinstance(usage, dict):
             counts = {k: int(usage.get(k) or 0) for k in _USAGE_KEYS}
-            if whole or self.usage is None:
-                self.usage = counts
-            else:
-                self.usage = {k: self.usage.get(k, 0) + counts[k] for k in _USAGE_KEYS}
+            self.usage = counts if whole else add_usage(self.usage, counts)
 
 
 def add_usage(total: Optional[dict[str, int]], usage: Optional[dict[str, int]]) -> Optional[dict[str, int]]:
