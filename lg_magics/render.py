@@ -100,7 +100,7 @@ def run_status(t: Transcript) -> str:
     return f"paused {t.paused}" if t.status == PAUSED and t.paused else status_label(t.status)
 
 
-def header_html(t: Transcript, elapsed: float | None = None) -> str:
+def header_html(t: Transcript) -> str:
     parts = [f"<b>{escape(t.assistant)}</b>"]
     parts.append(f"thread <code>{escape(t.thread_var)}</code>" if t.thread_var else "stateless")
     color = _STATUS_COLORS.get(t.status, "#6b7280")
@@ -108,8 +108,6 @@ def header_html(t: Transcript, elapsed: float | None = None) -> str:
     usage = t.usage
     if usage:
         parts.append(f"tokens {escape(tokens_text(usage))}")
-    if elapsed is not None:
-        parts.append(f"{elapsed:.1f} s")
     if t.silent and not t.finished:
         parts.append(f"no event for {t.silent} s")
     return '<div class="lgm-header">' + " · ".join(parts) + "</div>"
@@ -134,17 +132,15 @@ def _args_text(args: Any) -> str:
     return "" if args is None else args if isinstance(args, str) else json.dumps(args, ensure_ascii=False, default=str)
 
 
-def _call_text(call: dict[str, Any] | ToolCall) -> str:
-    if isinstance(call, ToolCall):
-        text = f"{call.name or '?'}({compact(_args_text(call.arguments), 120)})"
-        if call.error:
-            text += f" ✗ invalid: {compact(call.error, 80)}"
-        if call.server:
-            text += " [server]"
-            if call.result is not None:
-                text += f" ← {compact(call.result, 80)}"
-        return text
-    return f"{call.get('name') or '?'}({compact(_args_text(call.get('args')), 120)})"
+def _call_text(call: ToolCall) -> str:
+    text = f"{call.name or '?'}({compact(_args_text(call.arguments), 120)})"
+    if call.error:
+        text += f" ✗ invalid: {compact(call.error, 80)}"
+    if call.server:
+        text += " [server]"
+        if call.result is not None:
+            text += f" ← {compact(call.result, 80)}"
+    return text
 
 
 def _json_block(value: Any) -> str:
@@ -178,16 +174,13 @@ def _is_base64(data: str) -> bool:
     return data.replace("+", "").replace("/", "").replace("=", "").isalnum()
 
 
-def reasoning_html(entry: Entry, *, open_: bool = False) -> str:
-    """The reasoning as a quiet block, collapsed (with its length) unless ``open_``."""
+def reasoning_html(entry: Entry) -> str:
+    """The reasoning as a quiet block, collapsed, with its length."""
     reasoning = entry.reasoning
     if not reasoning:
         return ""
     summary = f"reasoning · {len(reasoning):,} characters"
-    return (
-        f'<details class="lgm-reasoning"{" open" if open_ else ""}><summary>{summary}</summary>'
-        f'<div class="lgm-text">{escape(reasoning)}</div></details>'
-    )
+    return f'<details class="lgm-reasoning"><summary>{summary}</summary><div class="lgm-text">{escape(reasoning)}</div></details>'
 
 
 def message_body_html(entry: Entry) -> str:
@@ -224,15 +217,15 @@ def streaming_text(entry: Entry) -> str:
     return "".join(parts)
 
 
-def entry_html(entry: Entry, *, live: bool = False) -> str:
-    """One entry as HTML: the live view draws each entry with it, the summary all of them.
-    ``live`` keeps the reasoning of a message open while it streams."""
+def entry_html(entry: Entry) -> str:
+    """One entry as HTML: the live view draws each entry with it (a streaming message is drawn as
+    it grows by :func:`streaming_text`), the summary all of them."""
     if entry.kind == "message":
         if entry.removed:
             return ""
         inner = (
             message_head_html(entry)
-            + reasoning_html(entry, open_=live and entry.streaming)
+            + reasoning_html(entry)
             + message_body_html(entry)
             + "".join(media_html(p) for p in entry.body.media)
             + calls_html(entry)

@@ -337,7 +337,7 @@ def test_the_live_view_streams_reasoning_and_arguments_then_shows_the_finished_e
 
     t.apply(Event("messages", [chunks[-1], META]))
     view.flush()
-    assert view.live.run["e"][0] == [entry_html(t.messages[0], live=True)]
+    assert view.live.run["e"][0] == [entry_html(t.messages[0])]
     assert '<details class="lgm-reasoning">' in view.live.run["e"][0][0]  # finished: collapsed
     assert "tokens 120 in, 45 out" in view.live.run["h"]
     view.close()
