@@ -11,8 +11,10 @@ from typing import Any
 from .client import Client
 from .exceptions import AgentUsageError
 from .runner import resolve_assistant
+from .server import served_graphs
 from .tables import Table, bundle
 from .transcript import compact
+from .words import plural
 
 COLUMNS = ["name", "graph", "version", "config", "context", "assistant ID"]
 
@@ -40,13 +42,13 @@ def find(client: Client, name: str) -> dict[str, Any]:
 def create(client: Client, name: str, graph: str, fields: dict[str, Any]) -> dict[str, str]:
     """A new assistant; ``fields``: its config, context and metadata (those given)."""
     # The server would create a second assistant with the same name, which %%agent NAME cannot tell apart.
-    same = [a for a in client.search_assistants(limit=100) if a.get("name") == name]
+    same = [a for a in client.all_assistants() if a.get("name") == name]
     if same:
         raise AgentUsageError(
             f"An assistant named {name} exists already (version {same[0].get('version')}): "
             f"%agent assistants update {name} makes a new version, %agent assistants delete {name} removes it."
         )
-    graphs = sorted({str(a.get("graph_id")) for a in client.search_assistants(limit=100, metadata={"created_by": "system"})})
+    graphs = sorted(set(served_graphs(client)))
     if graphs and graph not in graphs:
         raise AgentUsageError(f"--graph: no graph {graph} on this server; its graphs are {', '.join(graphs)}.")
     created = client.create_assistant(graph, name=name, if_exists="raise", **fields)
@@ -78,7 +80,7 @@ def versions(client: Client, name: str) -> dict[str, str]:
         for v in found
     ]
     table = Table(["version", "", "config", "context", "metadata"], rows, empty="No versions.")
-    return bundle(f"{name}: {len(rows)} version{'s' if len(rows) != 1 else ''}, newest first", table)
+    return bundle(f"{name}: {plural(len(rows), 'version')}, newest first", table)
 
 
 def use(client: Client, name: str, version: int) -> dict[str, str]:

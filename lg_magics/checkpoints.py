@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 from .exceptions import AgentUsageError
 from .transcript import compact
+from .words import plural
 
 Checkpoint = Mapping[str, Any]
 
@@ -124,9 +125,9 @@ def _messages_change(old: list[Any], new: list[Any]) -> str:
         return "messages reordered" if old != new else ""
     parts = []
     if added:
-        parts.append(f"+{len(added)} message{'s' if len(added) != 1 else ''} {message_line(added[-1], 40)}")
+        parts.append(f"+{plural(len(added), 'message')} {message_line(added[-1], 40)}")
     if removed > 0:
-        parts.append(f"-{removed} message{'s' if removed != 1 else ''}")
+        parts.append(f"-{plural(removed, 'message')}")
     return ", ".join(parts)
 
 

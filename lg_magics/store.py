@@ -13,6 +13,7 @@ from .client import Client
 from .exceptions import AgentUsageError
 from .tables import Table, bundle
 from .transcript import compact
+from .words import plural
 
 
 def namespace(text: str) -> list[str]:
@@ -33,9 +34,7 @@ def namespaces_bundle(client: Client, prefix: Optional[str]) -> dict[str, str]:
     found = sorted(client.store_namespaces(namespace(prefix) if prefix else None))
     rows = [[label(ns)] for ns in found]
     where = f" under {label(namespace(prefix))}" if prefix else ""
-    return bundle(
-        f"{len(rows)} namespace{'s' if len(rows) != 1 else ''}{where}", Table(["namespace"], rows, empty="No namespaces.")
-    )
+    return bundle(f"{plural(len(rows), 'namespace')}{where}", Table(["namespace"], rows, empty="No namespaces."))
 
 
 def search_bundle(client: Client, text: str, *, query: Optional[str] = None, limit: int = 10) -> dict[str, str]:
@@ -46,7 +45,7 @@ def search_bundle(client: Client, text: str, *, query: Optional[str] = None, lim
         rows.sort()
     more = f" (pass --limit N for more than {limit})" if len(rows) >= limit else ""
     matching = f" matching {query!r}" if query else ""
-    intro = f"{len(rows)} item{'s' if len(rows) != 1 else ''} in {label(parts)}{matching}{more}"
+    intro = f"{plural(len(rows), 'item')} in {label(parts)}{matching}{more}"
     return bundle(intro, Table(["namespace", "key", "value"], rows, empty="No items."))
 
 
