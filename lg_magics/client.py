@@ -531,13 +531,6 @@ class AsyncClient:
     async def delete_thread(self, thread_id: str) -> None:
         await self._json("DELETE", f"/threads/{thread_id}")
 
-    async def cancel_run(self, thread_id: str, run_id: str) -> None:
-        try:
-            await self._json("POST", f"/threads/{thread_id}/runs/{run_id}/cancel", params={"action": "interrupt"}, timeout=SHORT)
-        except ServerError as exc:
-            if exc.status_code != 404:  # 404: it already ended
-                raise
-
     @contextlib.asynccontextmanager
     async def join_stream(
         self, thread_id: str, run_id: str, last_event_id: Optional[str] = None, *, subgraphs: bool = False
