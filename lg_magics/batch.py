@@ -21,7 +21,7 @@ import time
 from collections import ChainMap, Counter
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence, Sized
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional
 
 from .exceptions import AgentError, AgentUsageError, Interrupted, RunFailed
@@ -150,14 +150,12 @@ def run_one(client: Any, request: RunRequest, assistant_id: str, stop: threading
     Its stream is ``on_disconnect: cancel``: hanging up (an interrupted batch) stops it on the server."""
     from .runner import RunSession
 
-    session = RunSession(client, request, {}, display=lambda _: None, assistant_id=assistant_id, stop=stop)
     if stop.is_set():
-        session.transcript.finish(cancelled=True)
-        return RunResult(session.transcript)
+        return not_run(request)
+    # fail=False: a failed item is a result like any other (the batch decides what fails the cell).
+    session = RunSession(client, replace(request, fail=False), {}, display=None, assistant_id=assistant_id, stop=stop)
     try:
         return session.run()
-    except RunFailed as exc:
-        return exc.result if isinstance(exc.result, RunResult) else RunResult(session.transcript)
     except AgentError as exc:
         session.fail_with(exc)
     return RunResult(session.transcript)
@@ -166,7 +164,7 @@ def run_one(client: Any, request: RunRequest, assistant_id: str, stop: threading
 class Progress:
     """One progress bar and a line of counts, displayed with no ``text/plain`` (nbval skips it), closed when the batch ends."""
 
-    def __init__(self, total: int, assistant: str) -> None:
+    def __init__(self, total: int) -> None:
         import ipywidgets as widgets
 
         self.total = total
@@ -225,7 +223,7 @@ class Batch:
     def run(self) -> list[RunResult]:
         progress = None
         if self.display is not None and self.requests:
-            progress = Progress(len(self.requests), self.requests[0].assistant)
+            progress = Progress(len(self.requests))
             progress.update(self.results)
             self.display(progress)
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="lg-magics-map")

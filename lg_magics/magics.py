@@ -321,9 +321,7 @@ class AgentMagics(Magics):
         if request.command is None and not args.json:
             self.input_schemas.check_text_input(self.client(), request.assistant)
         if args.quiet:
-            session = RunSession(
-                self.client(), request, self.user_ns, display=lambda _: None, quiet=True, forgetful=self._forgetful()
-            )
+            session = RunSession(self.client(), request, self.user_ns, display=None, quiet=True, forgetful=self._forgetful())
         else:
             session = self._session(request, display)
         return self._launch(session)
@@ -347,15 +345,20 @@ class AgentMagics(Magics):
                 return session.run()
             finally:
                 self._sent(session)
-        session.start()
-        self._sent(session)
-        run = self.background.add(session)
-        run.follow_in_background(self.async_client())
+        run = self._start_background(session)
         # In the view, not printed: it goes when the run ends.
         session.view.show_hint(
             f"Running in the background: %agent wait {run.name} waits for it, %agent cancel {run.name} stops it."
         )
         return None
+
+    def _start_background(self, session: Any) -> Any:
+        """Start a run and follow it on the kernel's loop (a task: it goes on once the cell or click returns)."""
+        session.start()
+        self._sent(session)
+        run = self.background.add(session)
+        run.follow_in_background(self.async_client())
+        return run
 
     def _sent(self, session: Any) -> None:
         """Remember the breakpoints of a run the server took, for %agent continue."""
@@ -434,10 +437,8 @@ class AgentMagics(Magics):
     def _start_under(self, parent: Any, request: Any) -> None:
         """Start a run from a view's button in the background, its view under the parent's."""
         session = self._session(request, lambda _: None)
-        session.start()
-        self._sent(session)
+        self._start_background(session)
         parent.view.attach(session.view)
-        self.background.add(session).follow_in_background(self.async_client())
 
     def _continue_from(self, parent: Any) -> None:
         """The view's Continue button: go on from the breakpoint in the background, under the parent's view."""

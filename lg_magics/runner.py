@@ -116,7 +116,7 @@ class RunSession:
         request: RunRequest,
         namespace: MutableMapping[str, Any],
         *,
-        display: Display,
+        display: Optional[Display],  # None: nothing is shown (--quiet, a --map item)
         make_view: Optional[Callable[[Transcript], Any]] = None,
         assistant_id: Optional[str] = None,
         stop: Optional[threading.Event] = None,
@@ -257,7 +257,7 @@ class RunSession:
         """The server took the run: record where it is, bind the thread variable, show the view."""
         self.transcript.run_id = run_id
         self._bind_thread()
-        if view and self.make_view is not None and self.view is None:
+        if view and self.make_view is not None and self.display is not None and self.view is None:
             self.view = self.make_view(self.transcript)
             self.display(self.view)
         self.follower = Follower(self.thread_id, self.transcript, subgraphs=self.request.subgraphs)
@@ -292,7 +292,7 @@ class RunSession:
         return self.bind(self.request.fail)
 
     def show_summary(self) -> None:
-        if self.transcript.run_id or self.transcript.events:
+        if self.display is not None and (self.transcript.run_id or self.transcript.events):
             show_summary(self.transcript, self.display)
 
     def _wait(self, body: dict[str, Any]) -> None:
