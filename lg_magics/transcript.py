@@ -91,10 +91,7 @@ class Entry:
         self.body = Content()
         self._line = ""
         if kind == "message":
-            if isinstance(text, str):
-                if text:
-                    self.body.replace({"content": text})
-            else:
+            if text or not isinstance(text, str):  # content blocks, or a text that says something
                 self.body.replace({"content": text})
         else:
             self._line = str(text)
@@ -445,12 +442,16 @@ class Transcript:
             hint = answer_hint(interrupt.get("response_schema"))
             self.entries.append(Entry("interrupt", id=interrupt.get("id"), data=interrupt.get("value"), text=hint))
 
-    def _match_input(self, message: dict[str, Any]) -> bool:
-        """Bind the server's echo of our input to the input entry, by role and text."""
+    def _match_input(self, message: dict[str, Any], text: Optional[str] = None) -> bool:
+        """Bind the server's echo of our input to the input entry, by role and text (``text``: the
+        message's, when the caller has it already)."""
+        unbound = [e for e in self.entries if e.is_input and e.id is None]
+        if not unbound:
+            return False  # every input is bound: no need to read the message
         role = _ROLES.get(str(message.get("type") or message.get("role") or ""), "")
-        text = shown_input(message_text(message.get("content")))
-        for entry in self.entries:
-            if entry.is_input and entry.id is None and entry.role == role and entry.text == text:
+        text = shown_input(message_text(message.get("content")) if text is None else text)
+        for entry in unbound:
+            if entry.role == role and entry.text == text:
                 self._register(entry, message.get("id"))
                 return True
         return False
@@ -544,12 +545,12 @@ class Transcript:
         if message_id and message_id in self.hidden:
             return None
         entry = self._by_id.get(message_id) if message_id else None
-        if entry is None and self._match_input(message):
-            return None
-        if entry is None and message_id:
-            entry = self._match_unnamed(
-                message_id, _role(message), message_text(message.get("content")), message.get("name") or ""
-            )
+        if entry is None:
+            text = message_text(message.get("content"))  # read once for both matches
+            if self._match_input(message, text):
+                return None
+            if message_id:
+                entry = self._match_unnamed(message_id, _role(message), text, message.get("name") or "")
         if entry is None:
             entry = self._new(
                 message, node or _node_name(str(self._nodes.pop(message_id or "", {}).get("langgraph_node") or ""), ())

@@ -404,8 +404,6 @@ class RunView:
 
     def show_hint(self, hint: str) -> None:
         """A line under the header while the run goes on; it goes when the run ends."""
-        from .render import escape
-
         self.hint = escape(hint)
         self.flush()
 
