@@ -60,14 +60,16 @@ def absolute_config(config_path: Path) -> dict[str, Any]:
     def absolute(path: str) -> str:
         return str((base / path).resolve()) if path.startswith(".") else path
 
+    def absolute_spec(spec: str) -> str:  # "./file.py:variable"
+        file, _, variable = spec.rpartition(":")
+        return f"{absolute(file)}:{variable}"
+
     graphs: dict[str, Any] = {}
     for graph_id, spec in config["graphs"].items():
         if isinstance(spec, str) and ":" in spec:
-            file, _, variable = spec.rpartition(":")
-            graphs[graph_id] = f"{absolute(file)}:{variable}"
+            graphs[graph_id] = absolute_spec(spec)
         elif isinstance(spec, dict) and isinstance(spec.get("path"), str):
-            file, _, variable = spec["path"].rpartition(":")
-            graphs[graph_id] = {**spec, "path": f"{absolute(file)}:{variable}"}
+            graphs[graph_id] = {**spec, "path": absolute_spec(spec["path"])}
         else:
             graphs[graph_id] = spec
     config["graphs"] = graphs
@@ -76,8 +78,7 @@ def absolute_config(config_path: Path) -> dict[str, Any]:
         config["env"] = absolute(config["env"])
     auth = config.get("auth")
     if isinstance(auth, dict) and isinstance(auth.get("path"), str):
-        file, _, variable = auth["path"].rpartition(":")
-        config["auth"] = {**auth, "path": f"{absolute(file)}:{variable}"}
+        config["auth"] = {**auth, "path": absolute_spec(auth["path"])}
     return config
 
 
