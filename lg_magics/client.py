@@ -19,7 +19,7 @@ import httpx
 from . import __version__
 from .environment import VERIFY_ENV
 from .exceptions import AgentUsageError, CertificateError, ServerError, ServerUnreachable, StreamInterrupted, StreamStalled
-from .protocol import HEARTBEAT, Event, display_url, http_error, is_loopback, redact, run_location
+from .protocol import HEARTBEAT, Event, display_url, http_error, is_loopback, long_secrets, redact, run_location
 from .sse import SSEDecoder, is_sse
 
 #: Deadlines, in seconds (see the README's run control). A server that is there accepts a
@@ -97,7 +97,7 @@ class Access:
     @property
     def secrets(self) -> list[str]:
         """The values to redact wherever text is shown or saved; very short ones would redact ordinary text."""
-        return [value for value in (self.api_key, self.auth_token, *(v for _, v in self.headers)) if value and len(value) >= 8]
+        return long_secrets((self.api_key, self.auth_token, *(v for _, v in self.headers)))
 
     def request_headers(self) -> dict[str, str]:
         headers = {"user-agent": f"lg-magics/{__version__}"}

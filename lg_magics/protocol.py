@@ -112,11 +112,21 @@ RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0, 5.0)
 ACTIVE_STATUSES = ("pending", "running")
 
 
+def unquote(text: str) -> str:
+    """A key or token as pasted: quotes around it (a copy from a .env file) are not part of it."""
+    return text.strip().strip("'\"")
+
+
+def long_secrets(values: Iterable[Optional[str]]) -> list[str]:
+    """The values worth redacting: very short ones would redact ordinary text; real keys are long."""
+    return [value for value in values if value and len(value) >= 8]
+
+
 def api_keys_from_env(environ: Optional[Mapping[str, str]] = None) -> list[tuple[str, str]]:
     """(variable, key) for every API-key variable that is set, the one the client sends first.
     Quotes around a value (a copy from a .env file) are not part of the key."""
     env = os.environ if environ is None else environ
-    keys = ((name, (env.get(name) or "").strip().strip("'\"")) for name in API_KEY_ENV_VARS)
+    keys = ((name, unquote(env.get(name) or "")) for name in API_KEY_ENV_VARS)
     return [(name, value) for name, value in keys if value]
 
 
@@ -138,15 +148,14 @@ AUTH_HINT = (
 def secrets_from_env(environ: Optional[Mapping[str, str]] = None) -> list[str]:
     """Every key, token and header value the client could send from the environment, so none is shown or saved."""
     env = os.environ if environ is None else environ
-    values = [value for _, value in api_keys_from_env(env)] + [(env.get(AUTH_TOKEN_ENV) or "").strip().strip("'\"")]
+    values = [value for _, value in api_keys_from_env(env)] + [unquote(env.get(AUTH_TOKEN_ENV) or "")]
     try:
         headers = json.loads(env.get(HEADERS_ENV) or "{}")
     except ValueError:
         headers = {}
     if isinstance(headers, dict):
         values += [str(value) for value in headers.values()]
-    # Very short values would redact ordinary text; real keys are long.
-    return [value for value in values if len(value) >= 8]
+    return long_secrets(values)
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

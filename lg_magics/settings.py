@@ -15,7 +15,7 @@ from typing import Any, Callable, Union
 
 from .environment import AUTH_TOKEN_ENV, HEADERS_ENV, VERIFY_ENV
 from .exceptions import AgentUsageError
-from .protocol import STREAM_MODES
+from .protocol import STREAM_MODES, unquote
 
 MAX_CONCURRENCY = 64
 _TRUE = ("1", "true", "yes", "on")
@@ -118,7 +118,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "update_interval": ("LG_MAGICS_UPDATE_INTERVAL", lambda text, name: check_interval(_number(float)(text, name), name)),
     "fail_on_error": ("LG_MAGICS_FAIL_ON_ERROR", _bool),
     "concurrency": ("LG_MAGICS_CONCURRENCY", lambda text, name: check_concurrency(_number(int)(text, name), name)),
-    "auth_token": (AUTH_TOKEN_ENV, lambda text, name: text.strip().strip("'\"")),
+    "auth_token": (AUTH_TOKEN_ENV, lambda text, name: unquote(text)),
     "headers": (HEADERS_ENV, _headers),
     "verify": (VERIFY_ENV, check_verify),
 }
