@@ -63,6 +63,10 @@ def _text(message: BaseMessage) -> str:
     return message.content if isinstance(message.content, str) else str(message.content)
 
 
+def _last_human(messages: Sequence[BaseMessage]) -> Optional[BaseMessage]:
+    return next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
+
+
 def remember(messages: Sequence[BaseMessage], name: Optional[str], age: Optional[int]) -> tuple[Optional[str], Optional[int]]:
     """Name and age as the user last stated them, starting from what the state knew."""
     for message in messages:
@@ -154,7 +158,7 @@ class ChatState(MessagesState):
 def chat_graph(default_delay: float = 0.0) -> Any:
     async def respond(state: ChatState, runtime: Runtime[ChatContext]) -> dict:
         name, age = remember(state["messages"], state.get("user_name"), state.get("user_age"))
-        last = next((m for m in reversed(state["messages"]) if isinstance(m, HumanMessage)), None)
+        last = _last_human(state["messages"])
         reply = reply_to(_text(last) if last is not None else "", name, age)
         delay = float((runtime.context or {}).get("delay", default_delay) or 0)
         message = await EchoChatModel(reply=reply, delay=delay).ainvoke(state["messages"])
@@ -318,7 +322,8 @@ def agent_turn(messages: Sequence[BaseMessage]) -> Any:
     """The fake model's reply: look the cities up in parallel, then answer from the tool results."""
     from lg_magics.demo.providers import Turn
 
-    asked = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+    last = _last_human(messages)
+    asked = last.text if last is not None else ""  # .text: the words of a multimodal message, not its blocks
     cities = _cities(asked)
     results: list[ToolMessage] = []
     for message in reversed(messages):
@@ -383,7 +388,7 @@ class EssayState(MessagesState, total=False):
 
 
 def _essay_topic(state: EssayState) -> str:
-    last = next((m for m in reversed(state.get("messages") or []) if isinstance(m, HumanMessage)), None)
+    last = _last_human(state.get("messages") or [])
     return (_text(last) if last is not None else state.get("topic") or "notebooks").strip().rstrip(".!?")
 
 
