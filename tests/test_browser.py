@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ import nbformat
 import pytest
 
 from lg_magics.client import Client
-from lg_magics.server import free_port
+from lg_magics.server import free_port, stop_process_group
 
 from .conftest import wait_for
 
@@ -79,11 +78,7 @@ def jupyter(server, tmp_path_factory) -> Iterator[tuple[str, Path]]:
         wait_for(ready, timeout=60, what="Jupyter to answer")
         yield url, root
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        stop_process_group(process, 15.0)
         log.close()
 
 
